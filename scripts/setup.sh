@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install what dockyard needs on Debian 12 (as root) and build the venv in .venv.
+# Safe to run again: apt-get and pip skip what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(python3 python3-venv busybox-static libseccomp2 runc crun procps iproute2 util-linux)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Prefer a real interpreter over a pyenv shim (the shim adds ~150 ms to every start).
+PY=""
+for cand in /root/.pyenv/versions/3.11*/bin/python3.11 /usr/bin/python3.11 /usr/bin/python3; do
+  if [ -x "$cand" ] && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    PY="$cand"; break
+  fi
+done
+[ -n "$PY" ] || { echo "setup: no Python >= 3.11 found" >&2; exit 1; }
+
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+if ! .venv/bin/python -c 'import dockyard, pytest, ruff, mypy' 2>/dev/null || [ pyproject.toml -nt .venv/.installed ]; then
+  .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+  touch .venv/.installed
+fi

@@ -1,0 +1,219 @@
+"""The one door to the kernel calls Python's ``os`` lacks (namespaces, mounts, capabilities).
+
+Runtime logic takes a :class:`Syscalls` object, so tests can pass
+:class:`dockyard.runtime.recording.RecordingSyscalls` and check the sequence of calls
+without root. :class:`LinuxSyscalls` does the real work through ctypes; ``ctypes`` is
+imported only when it is first built. Failures raise ``OSError`` with the errno and a
+message naming the call and its main argument.
+"""
+
+from __future__ import annotations
+
+import os
+
+from dockyard.runtime import linux
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import ctypes
+
+
+class Syscalls:
+    """Interface: every privileged call the runtime makes on the host or in a container."""
+
+    def unshare(self, flags: int) -> None:
+        raise NotImplementedError
+
+    def setns(self, fd: int, nstype: int) -> None:
+        raise NotImplementedError
+
+    def mount(
+        self, source: str | None, target: str, fstype: str | None, flags: int, data: str | None
+    ) -> None:
+        raise NotImplementedError
+
+    def umount2(self, target: str, flags: int) -> None:
+        raise NotImplementedError
+
+    def pivot_root(self, new_root: str, put_old: str) -> None:
+        raise NotImplementedError
+
+    def sethostname(self, name: str) -> None:
+        raise NotImplementedError
+
+    def setdomainname(self, name: str) -> None:
+        raise NotImplementedError
+
+    def prctl(self, option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) -> int:
+        raise NotImplementedError
+
+    def capget(self) -> tuple[int, int, int]:
+        """(effective, permitted, inheritable) of the calling thread, as 64-bit masks."""
+        raise NotImplementedError
+
+    def capset(self, effective: int, permitted: int, inheritable: int) -> None:
+        raise NotImplementedError
+
+    def join_session_keyring(self, name: str | None) -> None:
+        raise NotImplementedError
+
+    # plain file-system calls, routed here so a recording fake sees the whole sequence
+    def mkdir_p(self, path: str, mode: int = 0o755) -> None:
+        os.makedirs(path, mode=mode, exist_ok=True)
+
+    def touch(self, path: str, mode: int = 0o644) -> None:
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, mode)
+        os.close(fd)
+
+    def mknod(self, path: str, mode: int, device: int) -> None:
+        os.mknod(path, mode, device)
+
+    def chown(self, path: str, uid: int, gid: int) -> None:
+        os.chown(path, uid, gid, follow_symlinks=False)
+
+    def chmod(self, path: str, mode: int) -> None:
+        os.chmod(path, mode)
+
+    def symlink(self, target: str, path: str) -> None:
+        os.symlink(target, path)
+
+    def chdir(self, path: str) -> None:
+        os.chdir(path)
+
+    def chroot(self, path: str) -> None:
+        os.chroot(path)
+
+    def write_file(self, path: str, data: str) -> None:
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, data.encode())
+        finally:
+            os.close(fd)
+
+
+_CT: object = None
+
+
+def _ctypes() -> ctypes:  # type: ignore[valid-type]
+    global _CT
+    if _CT is None:
+        import ctypes as ct
+
+        _CT = ct
+    return _CT  # type: ignore[return-value]
+
+
+class LinuxSyscalls(Syscalls):
+    """The real calls, through libc via ctypes."""
+
+    def __init__(self) -> None:
+        ct = _ctypes()
+        libc = ct.CDLL(None, use_errno=True)
+        self._ct = ct
+        self._libc = libc
+        libc.mount.argtypes = [ct.c_char_p, ct.c_char_p, ct.c_char_p, ct.c_ulong, ct.c_char_p]
+        libc.umount2.argtypes = [ct.c_char_p, ct.c_int]
+        libc.sethostname.argtypes = [ct.c_char_p, ct.c_size_t]
+        libc.setdomainname.argtypes = [ct.c_char_p, ct.c_size_t]
+        libc.prctl.argtypes = [ct.c_int, ct.c_ulong, ct.c_ulong, ct.c_ulong, ct.c_ulong]
+        libc.syscall.restype = ct.c_long
+
+    def _fail(self, what: str) -> OSError:
+        err = self._ct.get_errno()
+        return OSError(err, f"{what}: {os.strerror(err)}")
+
+    def unshare(self, flags: int) -> None:
+        if self._libc.unshare(flags) == -1:
+            raise self._fail("unshare")
+
+    def setns(self, fd: int, nstype: int) -> None:
+        if self._libc.syscall(linux.SYS_SETNS, fd, nstype) == -1:
+            raise self._fail("setns")
+
+    def mount(
+        self, source: str | None, target: str, fstype: str | None, flags: int, data: str | None
+    ) -> None:
+        enc = os.fsencode
+        ret = self._libc.mount(
+            enc(source) if source is not None else None,
+            enc(target),
+            enc(fstype) if fstype is not None else None,
+            flags,
+            enc(data) if data else None,
+        )
+        if ret == -1:
+            raise self._fail(f"mount {source} on {target} ({fstype or 'no type'})")
+
+    def umount2(self, target: str, flags: int) -> None:
+        if self._libc.umount2(os.fsencode(target), flags) == -1:
+            raise self._fail(f"umount {target}")
+
+    def pivot_root(self, new_root: str, put_old: str) -> None:
+        ct = self._ct
+        ret = self._libc.syscall(
+            linux.SYS_PIVOT_ROOT, ct.c_char_p(os.fsencode(new_root)), ct.c_char_p(os.fsencode(put_old))
+        )
+        if ret == -1:
+            raise self._fail(f"pivot_root {new_root}")
+
+    def sethostname(self, name: str) -> None:
+        data = name.encode()
+        if self._libc.sethostname(data, len(data)) == -1:
+            raise self._fail(f"sethostname {name!r}")
+
+    def setdomainname(self, name: str) -> None:
+        data = name.encode()
+        if self._libc.setdomainname(data, len(data)) == -1:
+            raise self._fail(f"setdomainname {name!r}")
+
+    def prctl(self, option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) -> int:
+        result: int = self._libc.prctl(option, arg2, arg3, arg4, arg5)
+        if result == -1:
+            raise self._fail(f"prctl({option})")
+        return result
+
+    def _cap_structs(self) -> tuple[object, object]:
+        ct = self._ct
+
+        class Header(ct.Structure):
+            _fields_ = [("version", ct.c_uint32), ("pid", ct.c_int)]
+
+        class Data(ct.Structure):
+            _fields_ = [
+                ("effective", ct.c_uint32),
+                ("permitted", ct.c_uint32),
+                ("inheritable", ct.c_uint32),
+            ]
+
+        header = Header(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
+        data = (Data * 2)()
+        return header, data
+
+    def capget(self) -> tuple[int, int, int]:
+        ct = self._ct
+        header, data = self._cap_structs()
+        if self._libc.syscall(linux.SYS_CAPGET, ct.byref(header), ct.byref(data)) == -1:  # type: ignore[arg-type]
+            raise self._fail("capget")
+        d = data  # type: ignore[assignment]
+        return (
+            d[0].effective | (d[1].effective << 32),  # type: ignore[index]
+            d[0].permitted | (d[1].permitted << 32),  # type: ignore[index]
+            d[0].inheritable | (d[1].inheritable << 32),  # type: ignore[index]
+        )
+
+    def capset(self, effective: int, permitted: int, inheritable: int) -> None:
+        ct = self._ct
+        header, data = self._cap_structs()
+        d = data
+        for i in (0, 1):
+            d[i].effective = (effective >> (32 * i)) & 0xFFFFFFFF  # type: ignore[index]
+            d[i].permitted = (permitted >> (32 * i)) & 0xFFFFFFFF  # type: ignore[index]
+            d[i].inheritable = (inheritable >> (32 * i)) & 0xFFFFFFFF  # type: ignore[index]
+        if self._libc.syscall(linux.SYS_CAPSET, ct.byref(header), ct.byref(data)) == -1:  # type: ignore[arg-type]
+            raise self._fail("capset")
+
+    def join_session_keyring(self, name: str | None) -> None:
+        ct = self._ct
+        arg = ct.c_char_p(name.encode()) if name else None
+        if self._libc.syscall(linux.SYS_KEYCTL, linux.KEYCTL_JOIN_SESSION_KEYRING, arg) == -1:
+            raise self._fail("keyctl(KEYCTL_JOIN_SESSION_KEYRING)")
