@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import _json
 
+from dockyard.errors import InvalidArgument
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
-
-from dockyard.errors import InvalidArgument
 
 
 class _ScannerContext:
@@ -32,7 +32,7 @@ class _ScannerContext:
         return float(name.lower().replace("infinity", "inf"))
 
 
-_scan = _json.make_scanner(_ScannerContext())
+_scan = _json.make_scanner(_ScannerContext())  # type: ignore[arg-type]
 _WS = " \t\n\r"
 
 

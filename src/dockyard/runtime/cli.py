@@ -7,7 +7,6 @@ verb is used, to keep start-up short.
 
 from __future__ import annotations
 
-import os
 import sys
 
 from dockyard.errors import DockyardError
@@ -25,7 +24,6 @@ COMMANDS = {
     "events": "events",
     "exec": "exec",
     "features": "features",
-    "init": "init_cmd",
     "kill": "kill",
     "list": "list",
     "pause": "pause",

@@ -7,6 +7,8 @@ A small parser of our own: ``argparse`` costs ~13 ms of start-up and parses diff
 
 from __future__ import annotations
 
+import builtins
+
 from dockyard.errors import InvalidArgument
 
 TYPE_CHECKING = False
@@ -58,15 +60,15 @@ class Parsed:
         assert isinstance(value, str)
         return value
 
-    def bool(self, name: str) -> bool:
+    def bool(self, name: builtins.str) -> builtins.bool:
         return bool(self._values[name])
 
-    def int(self, name: str) -> int:
+    def int(self, name: builtins.str) -> builtins.int:
         value = self._values[name]
         assert isinstance(value, int)
         return value
 
-    def list(self, name: str) -> list[str]:
+    def list(self, name: builtins.str) -> builtins.list[builtins.str]:
         value = self._values[name]
         return list(value) if isinstance(value, list) else []
 
@@ -102,9 +104,7 @@ def parse(flags: Sequence[Flag], argv: Sequence[str], command: str) -> Parsed:
         key = _key(flag.name)
         given.add(key)
         if flag.kind == BOOL:
-            if value is None:
-                values[key] = True
-            elif value.lower() in ("true", "1", "t"):
+            if value is None or value.lower() in ("true", "1", "t"):
                 values[key] = True
             elif value.lower() in ("false", "0", "f"):
                 values[key] = False

@@ -221,7 +221,7 @@ class StateStore:
         try:
             os.mkdir(directory, 0o711)
         except FileExistsError:
-            raise AlreadyExists(f"container with id exists: {container_id}") from None
+            raise AlreadyExists("container with given ID already exists") from None
         state = ContainerState(directory, {"id": container_id, **data})
         state.save()
         return state

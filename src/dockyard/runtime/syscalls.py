@@ -15,7 +15,7 @@ from dockyard.runtime import linux
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import ctypes
+    from typing import Any
 
 
 class Syscalls:
@@ -91,26 +91,15 @@ class Syscalls:
             os.close(fd)
 
 
-_CT: object = None
-
-
-def _ctypes() -> ctypes:  # type: ignore[valid-type]
-    global _CT
-    if _CT is None:
-        import ctypes as ct
-
-        _CT = ct
-    return _CT  # type: ignore[return-value]
-
-
 class LinuxSyscalls(Syscalls):
     """The real calls, through libc via ctypes."""
 
     def __init__(self) -> None:
-        ct = _ctypes()
+        import ctypes as ct
+
         libc = ct.CDLL(None, use_errno=True)
-        self._ct = ct
-        self._libc = libc
+        self._ct: Any = ct
+        self._libc: Any = libc
         libc.mount.argtypes = [ct.c_char_p, ct.c_char_p, ct.c_char_p, ct.c_ulong, ct.c_char_p]
         libc.umount2.argtypes = [ct.c_char_p, ct.c_int]
         libc.sethostname.argtypes = [ct.c_char_p, ct.c_size_t]
@@ -172,44 +161,26 @@ class LinuxSyscalls(Syscalls):
             raise self._fail(f"prctl({option})")
         return result
 
-    def _cap_structs(self) -> tuple[object, object]:
+    def _cap_buffers(self) -> tuple[Any, Any]:
+        """(header, data) for capget/capset: version 3 header, two {eff, perm, inh} words."""
         ct = self._ct
-
-        class Header(ct.Structure):
-            _fields_ = [("version", ct.c_uint32), ("pid", ct.c_int)]
-
-        class Data(ct.Structure):
-            _fields_ = [
-                ("effective", ct.c_uint32),
-                ("permitted", ct.c_uint32),
-                ("inheritable", ct.c_uint32),
-            ]
-
-        header = Header(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
-        data = (Data * 2)()
+        header = (ct.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this thread
+        data = (ct.c_uint32 * 6)()
         return header, data
 
     def capget(self) -> tuple[int, int, int]:
-        ct = self._ct
-        header, data = self._cap_structs()
-        if self._libc.syscall(linux.SYS_CAPGET, ct.byref(header), ct.byref(data)) == -1:  # type: ignore[arg-type]
+        header, data = self._cap_buffers()
+        if self._libc.syscall(linux.SYS_CAPGET, header, data) == -1:
             raise self._fail("capget")
-        d = data  # type: ignore[assignment]
-        return (
-            d[0].effective | (d[1].effective << 32),  # type: ignore[index]
-            d[0].permitted | (d[1].permitted << 32),  # type: ignore[index]
-            d[0].inheritable | (d[1].inheritable << 32),  # type: ignore[index]
-        )
+        eff, perm, inh = (data[i] | (data[i + 3] << 32) for i in range(3))
+        return eff, perm, inh
 
     def capset(self, effective: int, permitted: int, inheritable: int) -> None:
-        ct = self._ct
-        header, data = self._cap_structs()
-        d = data
-        for i in (0, 1):
-            d[i].effective = (effective >> (32 * i)) & 0xFFFFFFFF  # type: ignore[index]
-            d[i].permitted = (permitted >> (32 * i)) & 0xFFFFFFFF  # type: ignore[index]
-            d[i].inheritable = (inheritable >> (32 * i)) & 0xFFFFFFFF  # type: ignore[index]
-        if self._libc.syscall(linux.SYS_CAPSET, ct.byref(header), ct.byref(data)) == -1:  # type: ignore[arg-type]
+        header, data = self._cap_buffers()
+        for i, value in enumerate((effective, permitted, inheritable)):
+            data[i] = value & 0xFFFFFFFF
+            data[i + 3] = (value >> 32) & 0xFFFFFFFF
+        if self._libc.syscall(linux.SYS_CAPSET, header, data) == -1:
             raise self._fail("capset")
 
     def join_session_keyring(self, name: str | None) -> None:

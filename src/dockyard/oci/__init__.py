@@ -1,0 +1,1 @@
+"""OCI data: runtime spec, state, image formats, references. Pure data, no I/O."""

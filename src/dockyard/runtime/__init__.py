@@ -1,0 +1,1 @@
+"""The OCI runtime (dockyard-runc): namespaces, mounts, cgroups, capabilities, seccomp."""

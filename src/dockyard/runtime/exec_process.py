@@ -1,0 +1,106 @@
+"""The child side of ``exec``: enter a running container's namespaces and run a process.
+
+Forked from the runtime after the parent put it into the container's cgroups, it joins the
+init's namespaces through /proc/<pid>/ns (user first, mount last; setns on the mount
+namespace also moves it to the container's root), forks once more for the PID namespace,
+prepares the process exactly as the init does and execs it.
+"""
+
+from __future__ import annotations
+
+import os
+
+from dockyard.runtime import linux
+from dockyard.runtime.init import describe
+from dockyard.runtime.namespaces import JOIN_ORDER
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
+    from dockyard.runtime.channel import Channel
+    from dockyard.runtime.syscalls import Syscalls
+
+
+def run_exec_child(
+    sys: Syscalls,
+    chan: Channel,
+    init_pid: int,
+    config: dict[str, Any],
+    process_cfg: dict[str, Any],
+    console_fd: int,
+    preserve_fds: int,
+) -> NoReturn:
+    try:
+        _enter(sys, chan, init_pid, config)
+        _prepare_and_exec(sys, chan, config, process_cfg, console_fd, preserve_fds)
+    except BaseException as exc:
+        try:
+            chan.send({"error": describe(exc)})
+        except OSError:
+            pass
+        os._exit(1)
+    os._exit(0)
+
+
+def _enter(sys: Syscalls, chan: Channel, init_pid: int, config: dict[str, Any]) -> None:
+    chan.recv("runtime")
+    kinds = {ns.get("type") for ns in (config.get("linux") or {}).get("namespaces") or []}
+    fds: list[tuple[str, int]] = []
+    try:
+        for kind in JOIN_ORDER:
+            if kind in kinds:
+                path = f"/proc/{init_pid}/ns/{linux.NAMESPACE_PROC_NAMES[kind]}"
+                fds.append((kind, os.open(path, os.O_RDONLY | os.O_CLOEXEC)))
+        for kind, fd in fds:
+            sys.setns(fd, linux.NAMESPACE_FLAGS[kind])
+    finally:
+        for _, fd in fds:
+            os.close(fd)
+    if "mount" not in kinds:
+        os.chroot(f"/proc/{init_pid}/root")
+        os.chdir("/")
+    if "pid" in kinds:
+        pid = os.fork()
+        if pid:
+            chan.send({"type": "pid", "pid": pid})
+            os._exit(0)
+    else:
+        chan.send({"type": "pid", "pid": os.getpid()})
+
+
+def _prepare_and_exec(
+    sys: Syscalls,
+    chan: Channel,
+    config: dict[str, Any],
+    proc_cfg: dict[str, Any],
+    console_fd: int,
+    preserve_fds: int,
+) -> NoReturn:
+    from dockyard.runtime import console, process
+
+    env = process.environment(proc_cfg)
+    cwd = proc_cfg.get("cwd") or "/"
+    process.change_dir(cwd)
+    args = list(proc_cfg.get("args") or [])
+    path = process.lookup_executable(args[0], env, cwd)
+    process.apply_limits(proc_cfg)
+    seccomp_filter = process.compile_seccomp(config)
+    if proc_cfg.get("terminal"):
+        console.setup_pty(console_fd)
+    elif console_fd >= 0:
+        os.close(console_fd)
+    for fd in range(3, 3 + preserve_fds):
+        try:
+            os.set_inheritable(fd, True)
+        except OSError:
+            pass
+    process.apply_identity(sys, proc_cfg)
+    process.change_dir(cwd)
+    chan.send({"type": "ready"})
+    chan.close()
+    try:
+        process.execute(path, args, env, seccomp_filter)
+    except BaseException as exc:
+        os.write(2, f"dockyard-runc exec: {describe(exc)}\n".encode())
+    os._exit(127)

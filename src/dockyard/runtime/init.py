@@ -1,0 +1,216 @@
+"""The container's init, from fork to execve (the child side of ``create``).
+
+Stage 1 (forked from the runtime): wait until the parent has put us in the cgroups, enter
+the user namespace (the parent writes the id maps), join or create the other namespaces,
+and fork again when a PID namespace applies, so the grandchild is PID 1. Stage 2 (the
+init): build the root filesystem, let the parent run prestart/createRuntime hooks, run
+createContainer hooks, pivot_root, configure hostname, sysctls, masked and read-only paths,
+report ``ready``, drop privileges, then block on the exec fifo until ``start`` opens it,
+run startContainer hooks, load seccomp and execve the process.
+
+Errors before ``ready`` travel to the parent as ``{"error": ...}`` and fail ``create``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from dockyard.errors import DockyardError
+from dockyard.runtime import hooks, linux
+from dockyard.runtime.namespaces import NamespacePlan, bring_up_loopback, join
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
+    from dockyard.runtime.channel import Channel
+    from dockyard.runtime.syscalls import Syscalls
+
+
+class InitOptions:
+    """What the parent hands the init besides the config."""
+
+    def __init__(
+        self,
+        rootfs: str,
+        fifo_path: str,
+        cgroup_paths: dict[str, str],
+        console_fd: int = -1,
+        no_pivot: bool = False,
+        no_new_keyring: bool = False,
+        preserve_fds: int = 0,
+        container_id: str = "",
+        bundle: str = "",
+    ) -> None:
+        self.rootfs = rootfs
+        self.fifo_path = fifo_path
+        self.cgroup_paths = cgroup_paths
+        self.console_fd = console_fd
+        self.no_pivot = no_pivot
+        self.no_new_keyring = no_new_keyring
+        self.preserve_fds = preserve_fds
+        self.container_id = container_id
+        self.bundle = bundle
+
+    def hook_state(self, status: str) -> dict[str, object]:
+        return {
+            "ociVersion": "1.0.2-dev",
+            "id": self.container_id,
+            "status": status,
+            "pid": os.getpid(),
+            "bundle": self.bundle,
+        }
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, DockyardError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return exc.strerror if exc.strerror and exc.errno else str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def run_init(sys: Syscalls, chan: Channel, config: dict[str, Any], opts: InitOptions) -> NoReturn:
+    """Entry of the forked child. Never returns."""
+    try:
+        _stage1(sys, chan, config, opts)
+    except BaseException as exc:
+        try:
+            chan.send({"error": describe(exc)})
+        except OSError:
+            pass
+        os._exit(1)
+    os._exit(0)
+
+
+def _stage1(sys: Syscalls, chan: Channel, config: dict[str, Any], opts: InitOptions) -> None:
+    linux_cfg = config.get("linux") or {}
+    plan = NamespacePlan(linux_cfg.get("namespaces") or [])
+    chan.recv("runtime")  # "go": we are in the cgroups now
+    joins = plan.open_joins()
+    join(sys, joins, ("user",))
+    if plan.new("user"):
+        sys.unshare(linux.CLONE_NEWUSER)
+        chan.send({"type": "userns"})
+        chan.recv("runtime")  # maps written
+        os.setresgid(0, 0, 0)
+        os.setresuid(0, 0, 0)
+    join(sys, joins, tuple(k for k in linux.NAMESPACE_FLAGS if k not in ("user", "mount")))
+    join(sys, joins, ("mount",))
+    flags = plan.unshare_flags()
+    if flags:
+        sys.unshare(flags)
+    if plan.has("pid"):
+        pid = os.fork()
+        if pid:
+            chan.send({"type": "pid", "pid": pid})
+            os._exit(0)
+    else:
+        chan.send({"type": "pid", "pid": os.getpid()})
+    _stage2(sys, chan, config, opts, plan)
+
+
+def _stage2(
+    sys: Syscalls, chan: Channel, config: dict[str, Any], opts: InitOptions, plan: NamespacePlan
+) -> NoReturn:
+    from dockyard.runtime import process
+
+    fifo_fd = os.open(opts.fifo_path, os.O_PATH | os.O_CLOEXEC)
+    prepared = setup_container(sys, chan, config, opts, plan)
+    chan.send({"type": "ready"})
+    chan.close()
+    proc_cfg = config.get("process") or {}
+    process.apply_identity(sys, proc_cfg)
+    process.change_dir(prepared.cwd)
+    # block until `start` opens the fifo for reading
+    fd = os.open(f"/proc/self/fd/{fifo_fd}", os.O_WRONLY | os.O_CLOEXEC)
+    os.write(fd, b"0")
+    os.close(fd)
+    os.close(fifo_fd)
+    try:
+        hooks.run_hooks(config, "startContainer", opts.hook_state("running"))
+        process.execute(prepared.path, prepared.args, prepared.env, prepared.seccomp)
+    except BaseException as exc:
+        os.write(2, f"dockyard-runc init: {describe(exc)}\n".encode())
+    os._exit(127)
+
+
+class Prepared:
+    """The process, resolved inside the container, ready for execve."""
+
+    def __init__(self, path: str, args: list[str], env: dict[str, str], cwd: str, seccomp: Any) -> None:
+        self.path = path
+        self.args = args
+        self.env = env
+        self.cwd = cwd
+        self.seccomp = seccomp
+
+
+def setup_container(
+    sys: Syscalls, chan: Channel, config: dict[str, Any], opts: InitOptions, plan: NamespacePlan
+) -> Prepared:
+    """Everything between entering the namespaces and ``ready``: root, hooks, host name,
+    sysctls, masked paths, the terminal; then resolve the process. Every privileged step
+    goes through ``sys``."""
+    from dockyard.runtime import console, process, rootfs
+
+    linux_cfg = config.get("linux") or {}
+    proc_cfg = config.get("process") or {}
+    if not opts.no_new_keyring:
+        try:
+            sys.join_session_keyring(f"_ses.{opts.container_id}")
+        except OSError as exc:
+            if exc.errno not in (38, 13):  # ENOSYS, EACCES: keyrings unavailable
+                raise
+    new_mount_ns = plan.new("mount")
+    if new_mount_ns:
+        rootfs.prepare_rootfs(
+            sys,
+            config,
+            opts.rootfs,
+            cgroup_paths=opts.cgroup_paths,
+            cgroup_ns=plan.has("cgroup"),
+            user_ns=plan.has("user"),
+        )
+    chan.send({"type": "hooks"})
+    chan.recv("runtime")
+    hooks.run_hooks(config, "createContainer", opts.hook_state("creating"))
+    if new_mount_ns:
+        if opts.no_pivot:
+            rootfs.chroot_root(sys, opts.rootfs)
+        else:
+            rootfs.pivot_root(sys, opts.rootfs)
+    else:
+        sys.chroot(opts.rootfs)
+        sys.chdir("/")
+    if plan.new("network"):
+        bring_up_loopback()
+    if plan.has("uts"):
+        if config.get("hostname"):
+            sys.sethostname(config["hostname"])
+        if config.get("domainname"):
+            sys.setdomainname(config["domainname"])
+    for key, value in (linux_cfg.get("sysctl") or {}).items():
+        try:
+            sys.write_file("/proc/sys/" + key.replace(".", "/"), str(value))
+        except OSError as exc:
+            raise OSError(exc.errno, f"sysctl {key}={value}: {exc.strerror}") from None
+    if new_mount_ns:
+        rootfs.finalize_rootfs(sys, config)
+    env = process.environment(proc_cfg)
+    cwd = proc_cfg.get("cwd") or "/"
+    process.change_dir(cwd)
+    args = list(proc_cfg.get("args") or [])
+    path = process.lookup_executable(args[0], env, cwd)
+    process.apply_limits(proc_cfg)
+    seccomp_filter = process.compile_seccomp(config)
+    if proc_cfg.get("terminal"):
+        if opts.console_fd < 0:
+            raise DockyardError("process.terminal is set but no console socket was given")
+        console.setup_pty(opts.console_fd)
+    for fd in range(3, 3 + opts.preserve_fds):
+        try:
+            os.set_inheritable(fd, True)
+        except OSError:
+            pass
+    return Prepared(path, args, env, cwd, seccomp_filter)

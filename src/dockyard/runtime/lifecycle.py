@@ -1,0 +1,326 @@
+"""The runtime's side of a container's life: create, start, signal, wait and delete.
+
+``create`` forks the init (see :mod:`dockyard.runtime.init`), talks to it over a channel
+until it reports ``ready``, records the state and returns; any failure on the way undoes
+everything (processes, cgroups, the state directory). ``start`` opens the exec fifo, which
+releases the waiting init into execve.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from dockyard.errors import FailedPrecondition, Internal, InvalidArgument
+from dockyard.runtime import hooks
+from dockyard.runtime import state as st
+from dockyard.runtime.channel import Channel
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from dockyard.runtime.cgroups import Manager
+    from dockyard.runtime.context import Context
+    from dockyard.runtime.syscalls import Syscalls
+
+
+class CreateOptions:
+    """Flags of ``create``/``run`` that shape the new container."""
+
+    def __init__(
+        self,
+        pid_file: str = "",
+        console_socket: str = "",
+        no_pivot: bool = False,
+        no_new_keyring: bool = False,
+        preserve_fds: int = 0,
+    ) -> None:
+        self.pid_file = pid_file
+        self.console_socket = console_socket
+        self.no_pivot = no_pivot
+        self.no_new_keyring = no_new_keyring
+        self.preserve_fds = preserve_fds
+
+
+def load_config(bundle: str) -> dict[str, Any]:
+    from dockyard.oci.runtime_spec import load_bundle
+
+    config: dict[str, Any] = load_bundle(bundle)
+    return config
+
+
+def create(
+    ctx: Context,
+    container_id: str,
+    bundle: str,
+    opts: CreateOptions,
+    console_fd: int = -1,
+) -> st.ContainerState:
+    """Create a container whose init waits on the exec fifo; return its state record."""
+    from dockyard.runtime.cgroups import open_manager
+    from dockyard.runtime.init import InitOptions, run_init
+    from dockyard.runtime.syscalls import LinuxSyscalls
+
+    bundle = os.path.abspath(bundle)
+    st.validate_id(container_id)
+    config = load_config(bundle)
+    root_path = (config.get("root") or {}).get("path", "")
+    rootfs = os.path.normpath(os.path.join(bundle, root_path))
+    if not os.path.isdir(rootfs):
+        raise InvalidArgument(f"rootfs ({rootfs}) does not exist")
+    proc_cfg = config.get("process") or {}
+    if proc_cfg.get("terminal") and console_fd < 0 and not opts.console_socket:
+        raise InvalidArgument("cannot allocate tty if runc will detach without setting console socket")
+    if not proc_cfg.get("terminal") and opts.console_socket:
+        raise InvalidArgument("cannot use console socket if runc will not detach or allocate tty")
+    store = st.StateStore(ctx.root)
+    state = store.reserve(
+        container_id,
+        {
+            "bundle": bundle,
+            "rootfs": rootfs,
+            "created": st.now_rfc3339(),
+            "config": config,
+            "complete": False,
+        },
+    )
+    sys: Syscalls = LinuxSyscalls()
+    manager: Manager | None = None
+    child = init_pid = -1
+    own_console = False
+    parent = child_end = None
+    try:
+        linux_cfg = config.get("linux") or {}
+        manager = open_manager(linux_cfg.get("cgroupsPath") or "", container_id)
+        manager.create()
+        state.data["cgroup"] = manager.to_state()
+        state.save()
+        manager.set(linux_cfg.get("resources") or {})
+        os.mkfifo(state.fifo_path, 0o622)
+        os.chmod(state.fifo_path, 0o622)
+        if opts.console_socket:
+            from dockyard.runtime import console
+
+            console_fd = console.connect(opts.console_socket)
+            own_console = True
+        parent, child_end = Channel.pair()
+        init_opts = InitOptions(
+            rootfs=rootfs,
+            fifo_path=state.fifo_path,
+            cgroup_paths=manager.to_state().get("paths") or {},
+            console_fd=console_fd,
+            no_pivot=opts.no_pivot,
+            no_new_keyring=opts.no_new_keyring,
+            preserve_fds=opts.preserve_fds,
+            container_id=container_id,
+            bundle=bundle,
+        )
+        child = os.fork()
+        if child == 0:
+            parent.close()
+            run_init(sys, child_end, config, init_opts)
+        child_end.close()
+        if own_console:
+            os.close(console_fd)
+            own_console = False
+        manager.apply(child)
+        parent.send({"type": "go"})
+        init_pid = _drive_init(parent, child, state, config, linux_cfg)
+        state.data.update(
+            {"pid": init_pid, "pid_start": st.process_start_time(init_pid), "complete": True}
+        )
+        state.save()
+        if opts.pid_file:
+            write_pid_file(opts.pid_file, init_pid)
+    except BaseException:
+        _undo(store, state, manager, child, init_pid)
+        raise
+    finally:
+        if parent is not None:
+            parent.close()
+        if own_console:
+            os.close(console_fd)
+    return state
+
+
+def _drive_init(
+    chan: Channel, child: int, state: st.ContainerState, config: dict[str, Any], linux_cfg: dict[str, Any]
+) -> int:
+    """Answer the init's requests until it is ready; return the init's pid."""
+    from dockyard.runtime.namespaces import write_id_maps
+
+    init_pid = -1
+    while True:
+        msg = chan.recv()
+        kind = msg.get("type")
+        if "error" in msg:
+            raise Internal(f"runc create failed: unable to start container process: {msg['error']}")
+        if kind == "userns":
+            write_id_maps(child, linux_cfg)
+            chan.send({"type": "mapped"})
+        elif kind == "pid":
+            init_pid = int(msg["pid"])
+            if init_pid != child:
+                os.waitpid(child, 0)  # the intermediate process exits at once
+            state.data["pid"] = init_pid
+            state.data["pid_start"] = st.process_start_time(init_pid)
+            state.save()
+        elif kind == "hooks":
+            hook_state = state.hook_state(st.CREATING)
+            try:
+                hooks.run_hooks(config, "prestart", hook_state)
+                hooks.run_hooks(config, "createRuntime", hook_state)
+            except Internal as exc:
+                chan.send({"type": "abort"})
+                raise Internal(f"runc create failed: {exc}") from None
+            chan.send({"type": "continue"})
+        elif kind == "ready":
+            return init_pid
+
+
+def _undo(
+    store: st.StateStore,
+    state: st.ContainerState,
+    manager: Manager | None,
+    child: int,
+    init_pid: int,
+) -> None:
+    """Take back everything a failed create did."""
+    for pid in {child, init_pid}:
+        if pid > 0:
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+    if child > 0:
+        try:
+            os.waitpid(child, 0)
+        except ChildProcessError:
+            pass
+    if init_pid > 0 and init_pid != child:
+        _wait_gone(init_pid, 2.0)
+    if manager is not None:
+        try:
+            manager.kill_all(9)
+        except Exception:
+            pass
+        manager.destroy()
+    store.remove(state)
+
+
+def write_pid_file(path: str, pid: int) -> None:
+    tmp = os.path.join(os.path.dirname(os.path.abspath(path)), f".{os.path.basename(path)}.tmp")
+    with open(tmp, "w") as f:
+        f.write(str(pid))
+    os.replace(tmp, path)
+
+
+def start(ctx: Context, state: st.ContainerState) -> None:
+    """Release a created container's init into its process; run poststart hooks."""
+    status = state.status()
+    if status != st.CREATED:
+        raise FailedPrecondition(
+            {
+                st.STOPPED: "cannot start a container that has stopped",
+                st.RUNNING: "cannot start an already running container",
+                st.PAUSED: "cannot start a paused container",
+            }.get(status, f"cannot start a container in the {status} state")
+        )
+    fd = os.open(state.fifo_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        data = _read_fifo(fd, state)
+    finally:
+        os.close(fd)
+    if data != b"0":
+        raise Internal("cannot start an already running container")
+    try:
+        os.unlink(state.fifo_path)
+    except FileNotFoundError:
+        pass
+    try:
+        hooks.run_hooks(state.config, "poststart", state.hook_state(st.RUNNING))
+    except Internal as exc:
+        ctx.log.warning(str(exc))
+
+
+def _read_fifo(fd: int, state: st.ContainerState) -> bytes:
+    import select
+
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    while True:
+        if poller.poll(20):
+            data = os.read(fd, 1)
+            if data:
+                return data
+        if not state.init_alive():
+            raise FailedPrecondition("cannot start a container that has stopped")
+
+
+def _wait_gone(pid: int, timeout: float, start_time: int | None = None) -> bool:
+    """Poll until ``pid`` is gone or a zombie; True if it went within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    delay = 0.0005
+    while True:
+        ps = st.process_state(pid)
+        if ps is None or ps[0] in ("Z", "X"):
+            return True
+        if start_time is not None and st.process_start_time(pid) != start_time:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(delay)
+        delay = min(delay * 2, 0.02)
+
+
+def signal(state: st.ContainerState, sig: int, all_processes: bool = False) -> None:
+    """Send ``sig`` to the init (or every process of the container with ``all_processes``)."""
+    status = state.status()
+    if status in (st.STOPPED, st.CREATING) and not all_processes:
+        raise FailedPrecondition("container not running")
+    if all_processes:
+        from dockyard.runtime.cgroups import manager_from_state
+
+        manager = manager_from_state(state.cgroup)
+        manager.kill_all(sig)
+        if status == st.PAUSED and sig == 9:
+            manager.thaw()
+        return
+    try:
+        os.kill(state.pid, sig)
+    except ProcessLookupError:
+        raise FailedPrecondition("container not running") from None
+
+
+def delete(ctx: Context, state: st.ContainerState, force: bool = False) -> None:
+    """Remove a stopped (or created, or with ``force`` any) container and its resources."""
+    status = state.status()
+    if status in (st.RUNNING, st.PAUSED) and not force:
+        raise FailedPrecondition(
+            f"cannot delete container {state.id} that is not stopped: {status}"
+        )
+    cgroup_state = state.cgroup
+    manager = None
+    if cgroup_state:
+        from dockyard.runtime.cgroups import manager_from_state
+
+        manager = manager_from_state(cgroup_state)
+    if status != st.STOPPED and state.pid > 0:
+        if manager is not None:
+            manager.kill_all(9)
+            if status == st.PAUSED:
+                manager.thaw()
+        try:
+            os.kill(state.pid, 9)
+        except ProcessLookupError:
+            pass
+        _wait_gone(state.pid, 10.0, state.data.get("pid_start"))
+    if manager is not None:
+        manager.kill_all(9)
+        manager.destroy()
+    try:
+        hooks.run_hooks(state.config, "poststop", state.hook_state(st.STOPPED))
+    except Internal as exc:
+        ctx.log.warning(str(exc))
+    st.StateStore(ctx.root).remove(state)

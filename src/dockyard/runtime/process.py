@@ -1,0 +1,131 @@
+"""The last steps before the container's process runs, shared by init and exec.
+
+Order (runc's): rlimits and oom_score_adj while still privileged, no_new_privs, the
+capability bounding set, supplementary groups, gid and uid (keeping capabilities across the
+uid change), the effective/permitted/inheritable sets, ambient capabilities, umask and the
+working directory, then seccomp as the very last step before execve.
+"""
+
+from __future__ import annotations
+
+import os
+
+from dockyard.errors import InvalidArgument, NotFound
+from dockyard.runtime import linux
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from dockyard.runtime.syscalls import Syscalls
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def environment(process: dict[str, Any]) -> dict[str, str]:
+    """process.env as a dict, with HOME filled in from /etc/passwd when missing (as runc)."""
+    env: dict[str, str] = {}
+    for item in process.get("env") or []:
+        key, _, value = item.partition("=")
+        env[key] = value
+    if "HOME" not in env:
+        uid = int((process.get("user") or {}).get("uid", 0))
+        env["HOME"] = _home_of(uid)
+    return env
+
+
+def _home_of(uid: int) -> str:
+    try:
+        with open("/etc/passwd", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                fields = line.rstrip("\n").split(":")
+                if len(fields) >= 6 and fields[2] == str(uid):
+                    return fields[5] or "/"
+    except OSError:
+        pass
+    return "/"
+
+
+def lookup_executable(name: str, env: dict[str, str], cwd: str = "/") -> str:
+    """Resolve args[0] like exec.LookPath in the current root; NotFound as runc words it."""
+    if "/" in name:
+        path = name if name.startswith("/") else os.path.join(cwd, name)
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return name
+        if not os.path.exists(path):
+            raise NotFound(f'exec: "{name}": stat {name}: no such file or directory')
+        raise NotFound(f'exec: "{name}": permission denied')
+    for directory in env.get("PATH", DEFAULT_PATH).split(":"):
+        candidate = os.path.join(directory or ".", name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    raise NotFound(f'exec: "{name}": executable file not found in $PATH')
+
+
+def apply_limits(process: dict[str, Any]) -> None:
+    """rlimits and oom_score_adj, applied while the process is still privileged."""
+    from dockyard.runtime import rlimits
+
+    if process.get("rlimits"):
+        rlimits.apply(process["rlimits"])
+    if process.get("oomScoreAdj") is not None:
+        rlimits.apply_oom_score_adj(int(process["oomScoreAdj"]))
+
+
+def apply_identity(sys: Syscalls, process: dict[str, Any]) -> None:
+    """no_new_privs, capabilities and uid/gid/groups of ``process`` on the calling process."""
+    from dockyard.runtime import capabilities as caps
+
+    user = process.get("user") or {}
+    uid = int(user.get("uid", 0))
+    gid = int(user.get("gid", 0))
+    capabilities = process.get("capabilities")
+    if process.get("noNewPrivileges"):
+        sys.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)
+    if capabilities is not None:
+        caps.apply_bounding(sys, caps.mask(capabilities.get("bounding") or []))
+    # keep the permitted set across the uid change; capset below sets what remains
+    sys.prctl(linux.PR_SET_KEEPCAPS, 1)
+    groups = [int(g) for g in user.get("additionalGids") or []]
+    try:
+        os.setgroups(groups)
+    except OSError as exc:
+        if groups or exc.errno != 1:  # EPERM in a user namespace with setgroups denied
+            raise
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    sys.prctl(linux.PR_SET_KEEPCAPS, 0)
+    if capabilities is not None:
+        caps.apply_sets(
+            sys,
+            caps.mask(capabilities.get("effective") or []),
+            caps.mask(capabilities.get("permitted") or []),
+            caps.mask(capabilities.get("inheritable") or []),
+        )
+        caps.apply_ambient(sys, caps.mask(capabilities.get("ambient") or []))
+    if user.get("umask") is not None:
+        os.umask(int(user["umask"]))
+
+
+def change_dir(cwd: str) -> None:
+    try:
+        os.chdir(cwd)
+    except OSError as exc:
+        raise InvalidArgument(f"chdir to cwd ({cwd!r}) set in config.json failed: {exc.strerror}") from None
+
+
+def compile_seccomp(config: dict[str, Any]) -> Any:
+    """Compile linux.seccomp (before privileges drop); None when there is none."""
+    section = (config.get("linux") or {}).get("seccomp")
+    if not section:
+        return None
+    from dockyard.runtime import seccomp
+
+    return seccomp.compile_filter(section)
+
+
+def execute(path: str, args: list[str], env: dict[str, str], seccomp_filter: Any) -> None:
+    """Load seccomp last, then execve. Returns only by raising."""
+    if seccomp_filter is not None:
+        seccomp_filter.load()
+    os.execve(path, args, env)
