@@ -94,8 +94,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         status = 130
     sys.stdout.flush()
-    if __name__ != "__main__":
-        sys.exit(status)
     return status
 
 
@@ -145,4 +143,4 @@ def _main(argv: list[str], log: Logger) -> int:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import os
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dockyard.runtime.syscalls import Syscalls
+
 TIOCSCTTY = 0x540E
 TIOCGWINSZ = 0x5413
 TIOCSWINSZ = 0x5414
@@ -66,9 +70,16 @@ def make_controlling_tty(slave_fd: int) -> None:
         os.close(slave_fd)
 
 
-def setup_pty(console_fd: int) -> None:
-    """Inside the container: open a pty, send its master, make the slave our terminal."""
+def setup_pty(console_fd: int, sys: Syscalls | None = None) -> None:
+    """Inside the container: open a pty, send its master, make the slave our terminal and,
+    given ``sys`` (a private mount namespace), bind it onto /dev/console as runc does."""
     master, slave = os.openpty()
+    if sys is not None:
+        from dockyard.runtime.linux import MS_BIND
+
+        if not os.path.exists("/dev/console"):
+            sys.touch("/dev/console", 0o600)
+        sys.mount(os.ttyname(slave), "/dev/console", None, MS_BIND, None)
     try:
         send_fd(console_fd, master, "/dev/ptmx")
     finally:
@@ -87,7 +98,7 @@ def copy_winsize(src_fd: int, dst_fd: int) -> None:
         pass
 
 
-def proxy(master: int, stop_when: object = None) -> None:
+def proxy(master: int) -> None:
     """Copy our stdin to ``master`` and ``master`` to our stdout until the pty closes."""
     import select
     import termios

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from dockyard.runtime import linux
-from dockyard.runtime.init import describe
+from dockyard.runtime.init import describe, preload
 from dockyard.runtime.namespaces import JOIN_ORDER
 
 TYPE_CHECKING = False
@@ -32,8 +32,9 @@ def run_exec_child(
     preserve_fds: int,
 ) -> NoReturn:
     try:
+        seccomp_filter = preload(config)
         _enter(sys, chan, init_pid, config)
-        _prepare_and_exec(sys, chan, config, process_cfg, console_fd, preserve_fds)
+        _prepare_and_exec(sys, chan, seccomp_filter, process_cfg, console_fd, preserve_fds)
     except BaseException as exc:
         try:
             chan.send({"error": describe(exc)})
@@ -72,7 +73,7 @@ def _enter(sys: Syscalls, chan: Channel, init_pid: int, config: dict[str, Any]) 
 def _prepare_and_exec(
     sys: Syscalls,
     chan: Channel,
-    config: dict[str, Any],
+    seccomp_filter: Any,
     proc_cfg: dict[str, Any],
     console_fd: int,
     preserve_fds: int,
@@ -85,7 +86,6 @@ def _prepare_and_exec(
     args = list(proc_cfg.get("args") or [])
     path = process.lookup_executable(args[0], env, cwd)
     process.apply_limits(proc_cfg)
-    seccomp_filter = process.compile_seccomp(config)
     if proc_cfg.get("terminal"):
         console.setup_pty(console_fd)
     elif console_fd >= 0:
@@ -95,12 +95,12 @@ def _prepare_and_exec(
             os.set_inheritable(fd, True)
         except OSError:
             pass
-    process.apply_identity(sys, proc_cfg)
+    process.apply_identity(sys, proc_cfg, seccomp_filter)
     process.change_dir(cwd)
     chan.send({"type": "ready"})
     chan.close()
     try:
-        process.execute(path, args, env, seccomp_filter)
+        process.execute(path, args, env, seccomp_filter, bool(proc_cfg.get("noNewPrivileges")))
     except BaseException as exc:
         os.write(2, f"dockyard-runc exec: {describe(exc)}\n".encode())
     os._exit(127)

@@ -5,7 +5,7 @@ the user namespace (the parent writes the id maps), join or create the other nam
 and fork again when a PID namespace applies, so the grandchild is PID 1. Stage 2 (the
 init): build the root filesystem, let the parent run prestart/createRuntime hooks, run
 createContainer hooks, pivot_root, configure hostname, sysctls, masked and read-only paths,
-report ``ready``, drop privileges, then block on the exec fifo until ``start`` opens it,
+drop privileges, report ``ready``, then block on the exec fifo until ``start`` opens it,
 run startContainer hooks, load seccomp and execve the process.
 
 Errors before ``ready`` travel to the parent as ``{"error": ...}`` and fail ``create``.
@@ -110,6 +110,21 @@ def _stage1(sys: Syscalls, chan: Channel, config: dict[str, Any], opts: InitOpti
     _stage2(sys, chan, config, opts, plan)
 
 
+def preload(config: dict[str, Any]) -> Any:
+    """Import everything needed after the root changes, and compile seccomp (dlopen of
+    libseccomp): after pivot_root or setns into the container's mount namespace the host's
+    Python library and extension modules are out of reach. Returns the seccomp filter."""
+    import _socket  # noqa: F401  (console, loopback)
+    import fcntl  # noqa: F401
+    import resource  # noqa: F401  (rlimits)
+    import select  # noqa: F401
+
+    from dockyard.runtime import capabilities, console, process, rlimits  # noqa: F401
+
+    capabilities.last_cap()
+    return process.compile_seccomp(config)
+
+
 def _stage2(
     sys: Syscalls, chan: Channel, config: dict[str, Any], opts: InitOptions, plan: NamespacePlan
 ) -> NoReturn:
@@ -117,11 +132,14 @@ def _stage2(
 
     fifo_fd = os.open(opts.fifo_path, os.O_PATH | os.O_CLOEXEC)
     prepared = setup_container(sys, chan, config, opts, plan)
+    proc_cfg = config.get("process") or {}
+    process.apply_identity(sys, proc_cfg, prepared.seccomp)
+    process.change_dir(prepared.cwd)
+    # a process that changed uid is not dumpable and could not reopen its own /proc/self/fd
+    # entry; execve resets the flag anyway
+    sys.prctl(linux.PR_SET_DUMPABLE, 1)
     chan.send({"type": "ready"})
     chan.close()
-    proc_cfg = config.get("process") or {}
-    process.apply_identity(sys, proc_cfg)
-    process.change_dir(prepared.cwd)
     # block until `start` opens the fifo for reading
     fd = os.open(f"/proc/self/fd/{fifo_fd}", os.O_WRONLY | os.O_CLOEXEC)
     os.write(fd, b"0")
@@ -129,7 +147,8 @@ def _stage2(
     os.close(fifo_fd)
     try:
         hooks.run_hooks(config, "startContainer", opts.hook_state("running"))
-        process.execute(prepared.path, prepared.args, prepared.env, prepared.seccomp)
+        nnp = bool(proc_cfg.get("noNewPrivileges"))
+        process.execute(prepared.path, prepared.args, prepared.env, prepared.seccomp, nnp)
     except BaseException as exc:
         os.write(2, f"dockyard-runc init: {describe(exc)}\n".encode())
     os._exit(127)
@@ -156,6 +175,7 @@ def setup_container(
 
     linux_cfg = config.get("linux") or {}
     proc_cfg = config.get("process") or {}
+    seccomp_filter = preload(config)
     if not opts.no_new_keyring:
         try:
             sys.join_session_keyring(f"_ses.{opts.container_id}")
@@ -171,6 +191,7 @@ def setup_container(
             cgroup_paths=opts.cgroup_paths,
             cgroup_ns=plan.has("cgroup"),
             user_ns=plan.has("user"),
+            bundle=opts.bundle,
         )
     chan.send({"type": "hooks"})
     chan.recv("runtime")
@@ -195,19 +216,20 @@ def setup_container(
             sys.write_file("/proc/sys/" + key.replace(".", "/"), str(value))
         except OSError as exc:
             raise OSError(exc.errno, f"sysctl {key}={value}: {exc.strerror}") from None
+    cwd = proc_cfg.get("cwd") or "/"
+    if not os.path.isdir(cwd):  # runc creates a missing cwd before the root turns read-only
+        sys.mkdir_p(cwd, 0o755)
+    if proc_cfg.get("terminal"):
+        if opts.console_fd < 0:
+            raise DockyardError("process.terminal is set but no console socket was given")
+        console.setup_pty(opts.console_fd, sys if new_mount_ns else None)
     if new_mount_ns:
         rootfs.finalize_rootfs(sys, config)
     env = process.environment(proc_cfg)
-    cwd = proc_cfg.get("cwd") or "/"
     process.change_dir(cwd)
     args = list(proc_cfg.get("args") or [])
     path = process.lookup_executable(args[0], env, cwd)
     process.apply_limits(proc_cfg)
-    seccomp_filter = process.compile_seccomp(config)
-    if proc_cfg.get("terminal"):
-        if opts.console_fd < 0:
-            raise DockyardError("process.terminal is set but no console socket was given")
-        console.setup_pty(opts.console_fd)
     for fd in range(3, 3 + opts.preserve_fds):
         try:
             os.set_inheritable(fd, True)

@@ -59,6 +59,7 @@ def create(
 ) -> st.ContainerState:
     """Create a container whose init waits on the exec fifo; return its state record."""
     from dockyard.runtime.cgroups import open_manager
+    from dockyard.runtime.device_rules import with_default_devices
     from dockyard.runtime.init import InitOptions, run_init
     from dockyard.runtime.syscalls import LinuxSyscalls
 
@@ -96,7 +97,7 @@ def create(
         manager.create()
         state.data["cgroup"] = manager.to_state()
         state.save()
-        manager.set(linux_cfg.get("resources") or {})
+        manager.set(with_default_devices(linux_cfg.get("resources") or {}))
         os.mkfifo(state.fifo_path, 0o622)
         os.chmod(state.fifo_path, 0o622)
         if opts.console_socket:

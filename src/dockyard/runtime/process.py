@@ -19,9 +19,6 @@ if TYPE_CHECKING:
 
     from dockyard.runtime.syscalls import Syscalls
 
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-
 def environment(process: dict[str, Any]) -> dict[str, str]:
     """process.env as a dict, with HOME filled in from /etc/passwd when missing (as runc)."""
     env: dict[str, str] = {}
@@ -55,7 +52,8 @@ def lookup_executable(name: str, env: dict[str, str], cwd: str = "/") -> str:
         if not os.path.exists(path):
             raise NotFound(f'exec: "{name}": stat {name}: no such file or directory')
         raise NotFound(f'exec: "{name}": permission denied')
-    for directory in env.get("PATH", DEFAULT_PATH).split(":"):
+    search_path = env.get("PATH", "")  # like Go's exec.LookPath in runc: no default PATH
+    for directory in search_path.split(":") if search_path else []:
         candidate = os.path.join(directory or ".", name)
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
@@ -72,37 +70,36 @@ def apply_limits(process: dict[str, Any]) -> None:
         rlimits.apply_oom_score_adj(int(process["oomScoreAdj"]))
 
 
-def apply_identity(sys: Syscalls, process: dict[str, Any]) -> None:
-    """no_new_privs, capabilities and uid/gid/groups of ``process`` on the calling process."""
+def apply_identity(sys: Syscalls, process: dict[str, Any], seccomp_filter: Any = None) -> None:
+    """Capabilities, uid/gid/groups, no_new_privs of ``process`` on the calling process.
+
+    Without noNewPrivileges the seccomp filter must be loaded while CAP_SYS_ADMIN is still
+    effective (the kernel refuses it otherwise), so it is loaded here, first; with
+    noNewPrivileges it is loaded by :func:`execute`, as the last step.
+    """
     from dockyard.runtime import capabilities as caps
 
     user = process.get("user") or {}
     uid = int(user.get("uid", 0))
     gid = int(user.get("gid", 0))
-    capabilities = process.get("capabilities")
-    if process.get("noNewPrivileges"):
-        sys.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)
-    if capabilities is not None:
-        caps.apply_bounding(sys, caps.mask(capabilities.get("bounding") or []))
-    # keep the permitted set across the uid change; capset below sets what remains
-    sys.prctl(linux.PR_SET_KEEPCAPS, 1)
     groups = [int(g) for g in user.get("additionalGids") or []]
-    try:
-        os.setgroups(groups)
-    except OSError as exc:
-        if groups or exc.errno != 1:  # EPERM in a user namespace with setgroups denied
-            raise
-    os.setresgid(gid, gid, gid)
-    os.setresuid(uid, uid, uid)
-    sys.prctl(linux.PR_SET_KEEPCAPS, 0)
-    if capabilities is not None:
-        caps.apply_sets(
-            sys,
-            caps.mask(capabilities.get("effective") or []),
-            caps.mask(capabilities.get("permitted") or []),
-            caps.mask(capabilities.get("inheritable") or []),
-        )
-        caps.apply_ambient(sys, caps.mask(capabilities.get("ambient") or []))
+    nnp = bool(process.get("noNewPrivileges"))
+    if seccomp_filter is not None and not nnp:
+        seccomp_filter.load()
+    sets = caps.from_config(process.get("capabilities"))
+
+    def change_user() -> None:
+        try:
+            os.setgroups(groups)
+        except OSError as exc:
+            if groups or exc.errno != 1:  # EPERM in a user namespace with setgroups denied
+                raise
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
+
+    caps.apply_all(sys, sets, change_user)
+    if nnp:
+        sys.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)
     if user.get("umask") is not None:
         os.umask(int(user["umask"]))
 
@@ -124,8 +121,8 @@ def compile_seccomp(config: dict[str, Any]) -> Any:
     return seccomp.compile_filter(section)
 
 
-def execute(path: str, args: list[str], env: dict[str, str], seccomp_filter: Any) -> None:
-    """Load seccomp last, then execve. Returns only by raising."""
-    if seccomp_filter is not None:
+def execute(path: str, args: list[str], env: dict[str, str], seccomp_filter: Any, nnp: bool) -> None:
+    """With noNewPrivileges load seccomp now, as the last step, then execve. Raises on failure."""
+    if seccomp_filter is not None and nnp:
         seccomp_filter.load()
     os.execve(path, args, env)

@@ -1,0 +1,271 @@
+"""cgroupfs plumbing shared by the v1 and v2 backends.
+
+Finding the hierarchies (``/proc/self/mountinfo``), our own place in them
+(``/proc/self/cgroup``), turning an OCI ``cgroupsPath`` into directories, and reading and
+writing cgroup files with kernel errors mapped onto dockyard's error vocabulary.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+from dockyard.errors import (
+    DockyardError,
+    Internal,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unavailable,
+)
+
+# the v1 controllers a hierarchy may carry (anything else in the super options is a mount flag)
+V1_CONTROLLERS = frozenset(
+    (
+        "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids",
+        "hugetlb", "net_cls", "net_prio", "perf_event", "rdma", "misc",
+    )
+)
+
+
+class Mount:
+    """One cgroup mount: its mount point, the hierarchy path it shows, and what it carries."""
+
+    __slots__ = ("controllers", "mountpoint", "root", "version")
+
+    def __init__(self, mountpoint: str, root: str, version: int, controllers: list[str]) -> None:
+        self.mountpoint = mountpoint
+        self.root = root
+        self.version = version
+        self.controllers = controllers
+
+    def __repr__(self) -> str:
+        return f"Mount({self.mountpoint!r}, {self.root!r}, v{self.version}, {self.controllers})"
+
+
+def _unescape(field: str) -> str:
+    """mountinfo escapes space, tab, newline and backslash as \\ooo."""
+    if "\\" not in field:
+        return field
+    out = []
+    i = 0
+    while i < len(field):
+        if field[i] == "\\" and field[i + 1 : i + 4].isdigit() and i + 3 < len(field):
+            out.append(chr(int(field[i + 1 : i + 4], 8)))
+            i += 4
+        else:
+            out.append(field[i])
+            i += 1
+    return "".join(out)
+
+
+def parse_mountinfo(text: str) -> list[Mount]:
+    """The cgroup and cgroup2 mounts listed in a mountinfo document, in order."""
+    mounts = []
+    for line in text.splitlines():
+        left, sep, right = line.partition(" - ")
+        if not sep:
+            continue
+        fields = left.split()
+        rest = right.split()
+        if len(fields) < 5 or len(rest) < 3:
+            continue
+        fstype = rest[0]
+        if fstype == "cgroup2":
+            mounts.append(Mount(_unescape(fields[4]), _unescape(fields[3]), 2, []))
+        elif fstype == "cgroup":
+            opts = rest[2].split(",")
+            ctrls = [o for o in opts if o in V1_CONTROLLERS or o.startswith("name=")]
+            mounts.append(Mount(_unescape(fields[4]), _unescape(fields[3]), 1, ctrls))
+    return mounts
+
+
+def parse_proc_cgroup(text: str) -> dict[str, str]:
+    """``/proc/<pid>/cgroup`` as {controller list joined by ',' (or '' for v2): path}."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) == 3:
+            out[parts[1]] = parts[2]
+    return out
+
+
+def read_text(path: str) -> str:
+    with open(path) as f:
+        return f.read()
+
+
+def join_path(base: str, sub: str) -> str:
+    """``base`` + ``sub`` where ``sub`` is a cgroup path (may be absolute); no escaping out."""
+    parts = [p for p in sub.split("/") if p and p != "."]
+    if ".." in parts:
+        raise InvalidArgument(f"cgroupsPath: must not contain '..': {sub}")
+    return os.path.join(base, *parts) if parts else base
+
+
+def cgroup_dir(mount: Mount, own: str, cgroups_path: str, container_id: str) -> str:
+    """The directory for the container in one hierarchy.
+
+    No cgroupsPath: ``<own cgroup>/<id>``; relative: ``<own cgroup>/<path>``; absolute:
+    ``<hierarchy root>/<path>``. ``own`` is our path in the hierarchy (from /proc/self/cgroup).
+    """
+    if not cgroups_path:
+        inner = join_path(own, container_id)
+    elif cgroups_path.startswith("/"):
+        inner = join_path("/", cgroups_path)
+    else:
+        inner = join_path(own, cgroups_path)
+    # the mount shows the hierarchy from mount.root down
+    root = mount.root.rstrip("/")
+    if root and (inner == root or inner.startswith(root + "/")):
+        inner = inner[len(root) :]
+    return join_path(mount.mountpoint, inner)
+
+
+# -- file access with errors mapped -------------------------------------------------------------
+
+def os_error(exc: OSError, what: str, action: str, path: str, value: str | None = None) -> DockyardError:
+    """Map a kernel error on a cgroup file to the error vocabulary, naming the resource."""
+    reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+    if value is not None:
+        msg = f"{what}: cannot {action} {value.strip()!r} to {path}: {reason}"
+    else:
+        msg = f"{what}: cannot {action} {path}: {reason}"
+    if exc.errno in (errno.EINVAL, errno.ERANGE, errno.EOVERFLOW):
+        return InvalidArgument(msg)
+    if exc.errno == errno.ENOENT:
+        return Unavailable(msg)
+    if exc.errno in (errno.EPERM, errno.EACCES, errno.EROFS):
+        return PermissionDenied(msg)
+    if exc.errno == errno.ESRCH:
+        return NotFound(msg)
+    return Internal(msg)
+
+
+def write(directory: str, name: str, value: str | int, what: str) -> None:
+    """Write one value to a cgroup file; errors name ``what`` (the OCI resource)."""
+    path = os.path.join(directory, name)
+    text = str(value)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            raise Unavailable(
+                f"{what}: {path} does not exist (controller not available on this host?)"
+            ) from None
+        raise os_error(exc, what, "open", path) from None
+    try:
+        os.write(fd, text.encode())
+    except OSError as exc:
+        raise os_error(exc, what, "write", path, text) from None
+    finally:
+        os.close(fd)
+
+
+def read(directory: str, name: str) -> str:
+    """A cgroup file's content without the trailing newline; '' if it does not exist."""
+    try:
+        with open(os.path.join(directory, name)) as f:
+            return f.read().strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return ""
+
+
+def read_int(directory: str, name: str, unlimited: int = 0) -> int:
+    """An integer file; ``max`` reads as ``unlimited``; missing or empty reads as 0."""
+    text = read(directory, name)
+    if not text:
+        return 0
+    if text == "max":
+        return unlimited
+    try:
+        return int(text)
+    except ValueError:
+        return 0
+
+
+def read_keyed(directory: str, name: str) -> dict[str, int]:
+    """A flat keyed file (``key value`` per line) such as memory.stat or cpu.stat."""
+    out: dict[str, int] = {}
+    for line in read(directory, name).splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            try:
+                out[parts[0]] = int(parts[1])
+            except ValueError:
+                continue
+    return out
+
+
+def exists(path: str) -> bool:
+    return os.path.exists(path)
+
+
+def parse_list(text: str) -> list[int]:
+    """A cpuset list such as ``0-3,8,10-11`` as a list of ints."""
+    out: list[int] = []
+    for part in text.strip().split(","):
+        part = part.strip()
+        if not part:
+            continue
+        lo, _, hi = part.partition("-")
+        try:
+            if hi:
+                out.extend(range(int(lo), int(hi) + 1))
+            else:
+                out.append(int(lo))
+        except ValueError:
+            continue
+    return out
+
+
+def procs(directory: str) -> list[int]:
+    """Every pid in ``directory`` and the cgroups below it."""
+    pids: list[int] = []
+    for dirpath, _dirs, _files in os.walk(directory):
+        for line in read(dirpath, "cgroup.procs").split():
+            try:
+                pids.append(int(line))
+            except ValueError:
+                continue
+    return pids
+
+
+def remove_tree(directory: str, retries: int = 50) -> None:
+    """rmdir ``directory`` and its sub-cgroups, deepest first; gone already is fine.
+
+    EBUSY (tasks still exiting) is retried for about a second with a growing delay.
+    """
+    import time
+
+    delay = 0.002
+    for attempt in range(retries + 1):
+        try:
+            subdirs = [d for d, _s, _f in os.walk(directory)]
+        except OSError:
+            subdirs = []
+        busy: OSError | None = None
+        for sub in reversed(subdirs):
+            try:
+                os.rmdir(sub)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                if exc.errno in (errno.EBUSY, errno.EAGAIN):
+                    busy = exc
+                    continue
+                raise os_error(exc, "cgroup", "remove", sub) from None
+        if busy is None:
+            return
+        if attempt == retries:
+            raise os_error(busy, "cgroup", "remove", directory)
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
+def signal_pids(pids: list[int], sig: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            continue
