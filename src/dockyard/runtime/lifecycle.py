@@ -58,6 +58,23 @@ def create(
     console_fd: int = -1,
 ) -> st.ContainerState:
     """Create a container whose init waits on the exec fifo; return its state record."""
+    from dockyard.runtime.cgroups import start_attach_warmup
+
+    warmup = start_attach_warmup()
+    try:
+        return _create(ctx, container_id, bundle, opts, console_fd)
+    finally:
+        if warmup > 0:
+            os.waitpid(warmup, 0)
+
+
+def _create(
+    ctx: Context,
+    container_id: str,
+    bundle: str,
+    opts: CreateOptions,
+    console_fd: int,
+) -> st.ContainerState:
     from dockyard.runtime.cgroups import open_manager
     from dockyard.runtime.device_rules import with_default_devices
     from dockyard.runtime.init import InitOptions, run_init
@@ -97,7 +114,9 @@ def create(
         manager.create()
         state.data["cgroup"] = manager.to_state()
         state.save()
-        manager.set(with_default_devices(linux_cfg.get("resources") or {}))
+        resources = linux_cfg.get("resources") or {}
+        # v2 device rules would need eBPF; v1 gets runc's default allow rules
+        manager.set(with_default_devices(resources) if manager.version == 1 else resources)
         os.mkfifo(state.fifo_path, 0o622)
         os.chmod(state.fifo_path, 0o622)
         if opts.console_socket:
@@ -125,9 +144,7 @@ def create(
         if own_console:
             os.close(console_fd)
             own_console = False
-        manager.apply(child)
-        parent.send({"type": "go"})
-        init_pid = _drive_init(parent, child, state, config, linux_cfg)
+        init_pid = _drive_init(parent, child, state, config, linux_cfg, manager)
         state.data.update(
             {"pid": init_pid, "pid_start": st.process_start_time(init_pid), "complete": True}
         )
@@ -146,7 +163,12 @@ def create(
 
 
 def _drive_init(
-    chan: Channel, child: int, state: st.ContainerState, config: dict[str, Any], linux_cfg: dict[str, Any]
+    chan: Channel,
+    child: int,
+    state: st.ContainerState,
+    config: dict[str, Any],
+    linux_cfg: dict[str, Any],
+    manager: Manager,
 ) -> int:
     """Answer the init's requests until it is ready; return the init's pid."""
     from dockyard.runtime.namespaces import write_id_maps
@@ -167,6 +189,9 @@ def _drive_init(
             state.data["pid"] = init_pid
             state.data["pid_start"] = st.process_start_time(init_pid)
             state.save()
+            manager.apply(init_pid)
+        elif kind == "cgroups":
+            chan.send({"type": "continue"})
         elif kind == "hooks":
             hook_state = state.hook_state(st.CREATING)
             try:

@@ -141,3 +141,38 @@ def manager_from_state(state: dict[str, Any]) -> Manager:
 
         return V2Manager(str(state.get("unified") or ""))
     raise InvalidArgument(f"cgroups: unknown cgroup state version: {version!r}")
+
+
+def start_attach_warmup(self_cgroup_path: str = "/proc/self/cgroup") -> int:
+    """Fork a process that moves itself into its own v1 cgroup (a no-op move); return its pid.
+
+    Every cgroup.procs write takes the kernel's global threadgroup rwsem for writing, and
+    the first such write after a quiet period waits for an RCU grace period (5-30 ms on
+    this kind of host). Started at the beginning of ``create``, this throw-away writer pays
+    that wait while the runtime does its other work, so the real attach a few milliseconds
+    later finds the lock already in its fast state. Returns -1 where it does not apply.
+    The caller reaps the pid (``os.waitpid``).
+    """
+    import os
+
+    try:
+        with open(self_cgroup_path) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return -1
+    target = ""
+    for line in lines:
+        _hid, controllers, path = line.split(":", 2)
+        if controllers in ("pids", "freezer", "devices") and os.path.isdir(f"/sys/fs/cgroup/{controllers}"):
+            target = f"/sys/fs/cgroup/{controllers}{path}/cgroup.procs"
+            break
+    if not target:
+        return -1
+    pid = os.fork()
+    if pid == 0:
+        try:
+            fd = os.open(target, os.O_WRONLY)
+            os.write(fd, b"0")
+        finally:
+            os._exit(0)
+    return pid

@@ -197,10 +197,6 @@ def read_keyed(directory: str, name: str) -> dict[str, int]:
     return out
 
 
-def exists(path: str) -> bool:
-    return os.path.exists(path)
-
-
 def parse_list(text: str) -> list[int]:
     """A cpuset list such as ``0-3,8,10-11`` as a list of ints."""
     out: list[int] = []
