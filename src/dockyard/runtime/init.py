@@ -88,6 +88,9 @@ def run_init(sys: Syscalls, chan: Channel, config: dict[str, Any], opts: InitOpt
 def _stage1(sys: Syscalls, chan: Channel, config: dict[str, Any], opts: InitOptions) -> None:
     linux_cfg = config.get("linux") or {}
     plan = NamespacePlan(linux_cfg.get("namespaces") or [])
+    # while still host root in the host's mount namespace: a mapped uid may not read the
+    # interpreter's library (e.g. under /root), and the root changes later
+    seccomp_filter = preload(config)
     joins = plan.open_joins()
     join(sys, joins, ("user",))
     if plan.new("user"):
@@ -109,7 +112,7 @@ def _stage1(sys: Syscalls, chan: Channel, config: dict[str, Any], opts: InitOpti
             os._exit(0)
     else:
         chan.send({"type": "pid", "pid": os.getpid()})
-    _stage2(sys, chan, config, opts, plan)
+    _stage2(sys, chan, config, opts, plan, seccomp_filter)
 
 
 def preload(config: dict[str, Any]) -> Any:
@@ -128,12 +131,17 @@ def preload(config: dict[str, Any]) -> Any:
 
 
 def _stage2(
-    sys: Syscalls, chan: Channel, config: dict[str, Any], opts: InitOptions, plan: NamespacePlan
+    sys: Syscalls,
+    chan: Channel,
+    config: dict[str, Any],
+    opts: InitOptions,
+    plan: NamespacePlan,
+    seccomp_filter: Any,
 ) -> NoReturn:
     from dockyard.runtime import process
 
     fifo_fd = os.open(opts.fifo_path, os.O_PATH | os.O_CLOEXEC)
-    prepared = setup_container(sys, chan, config, opts, plan)
+    prepared = setup_container(sys, chan, config, opts, plan, seccomp_filter)
     proc_cfg = config.get("process") or {}
     process.apply_identity(sys, proc_cfg, prepared.seccomp)
     process.change_dir(prepared.cwd)
@@ -173,7 +181,12 @@ class Prepared:
 
 
 def setup_container(
-    sys: Syscalls, chan: Channel, config: dict[str, Any], opts: InitOptions, plan: NamespacePlan
+    sys: Syscalls,
+    chan: Channel,
+    config: dict[str, Any],
+    opts: InitOptions,
+    plan: NamespacePlan,
+    seccomp_filter: Any = None,
 ) -> Prepared:
     """Everything between entering the namespaces and ``ready``: root, hooks, host name,
     sysctls, masked paths, the terminal; then resolve the process. Every privileged step
@@ -182,7 +195,6 @@ def setup_container(
 
     linux_cfg = config.get("linux") or {}
     proc_cfg = config.get("process") or {}
-    seccomp_filter = preload(config)
     if not opts.no_new_keyring:
         try:
             sys.join_session_keyring(f"_ses.{opts.container_id}")
