@@ -63,7 +63,8 @@ def mounts_under(base: Path) -> list[str]:
 
 
 def cgroup_dirs(token: str) -> set[str]:
-    """Test cgroups: everything below */dockyard-test/, and any dir named with ``token``."""
+    """This session's test cgroups: dirs named with ``token`` below */dockyard-test/ or near
+    the top of a hierarchy (other sessions' containers are not ours to judge or remove)."""
     found: set[str] = set()
     if not CGROUP_ROOT.is_dir():
         return found
@@ -71,7 +72,7 @@ def cgroup_dirs(token: str) -> set[str]:
         parent = hierarchy / CGROUP_PARENT
         if parent.is_dir():
             for dirpath, dirnames, _ in os.walk(parent):
-                found.update(os.path.join(dirpath, d) for d in dirnames)
+                found.update(os.path.join(dirpath, d) for d in dirnames if token in d)
         for dirpath, dirnames, _ in _walk(hierarchy, depth=3):
             found.update(os.path.join(dirpath, d) for d in dirnames if token in d)
     return found

@@ -36,3 +36,26 @@ def test_write_file_atomic(tmp_path: object) -> None:
     jsonio.write_file_atomic(str(path), {"x": 1})
     assert json.loads(path.read_text()) == {"x": 1}
     assert [p.name for p in path.parent.iterdir()] == ["s.json"]
+
+
+def test_syntax_errors_without_json_module_loaded() -> None:
+    """_json needs json.decoder loaded to raise its error; without it loads() must still
+    raise InvalidArgument (not SystemError). A fresh interpreter, as dockyard-runc runs."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from dockyard.oci import jsonio\n"
+        "from dockyard.errors import InvalidArgument\n"
+        "assert 'json.decoder' not in sys.modules\n"
+        "for text in ['{\"a\": {', '\"abc', '{\"a\" 1}', '{']:\n"
+        "    try:\n"
+        "        jsonio.loads(text, 'config.json')\n"
+        "    except InvalidArgument as exc:\n"
+        "        assert str(exc).startswith('config.json: invalid JSON'), exc\n"
+        "    else:\n"
+        "        raise AssertionError(text)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr

@@ -53,6 +53,16 @@ def loads(text: str | bytes, what: str = "JSON") -> Any:
         raise InvalidArgument(f"{what}: invalid JSON at offset {exc.value}") from None
     except ValueError as exc:
         raise InvalidArgument(f"{what}: invalid JSON: {exc}") from None
+    except SystemError:
+        # _json builds its error from json.decoder.JSONDecodeError, but only when that module
+        # is already loaded; without it a syntax error comes out as a bare SystemError
+        import sys
+
+        if "json.decoder" in sys.modules:
+            raise
+        import json.decoder  # noqa: F401  (only on this error path)
+
+        return loads(text, what)
     while idx < end and text[idx] in _WS:
         idx += 1
     if idx != end:

@@ -156,7 +156,7 @@ def _stage2(
     os.close(fd)
     os.close(fifo_fd)
     try:
-        hooks.run_hooks(config, "startContainer", opts.hook_state("running"))
+        hooks.run_hooks(config, "startContainer", opts.hook_state("created"))
         nnp = bool(proc_cfg.get("noNewPrivileges"))
         process.execute(prepared.path, prepared.args, prepared.env, prepared.seccomp, nnp)
     except BaseException as exc:

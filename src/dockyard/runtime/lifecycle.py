@@ -174,11 +174,18 @@ def _drive_init(
     from dockyard.runtime.namespaces import write_id_maps
 
     init_pid = -1
+    # With a PID namespace the intermediate process sends "pid" while the init it forked
+    # already runs: the init's own messages can arrive first. They wait until the pid is
+    # known (hooks need it in their state, and the init must be in its cgroups first).
+    early: list[dict[str, Any]] = []
     while True:
-        msg = chan.recv()
+        msg = early.pop(0) if early and init_pid > 0 else chan.recv()
         kind = msg.get("type")
         if "error" in msg:
             raise Internal(f"runc create failed: unable to start container process: {msg['error']}")
+        if init_pid < 0 and kind not in ("userns", "pid"):
+            early.append(msg)
+            continue
         if kind == "userns":
             write_id_maps(child, linux_cfg)
             chan.send({"type": "mapped"})
@@ -345,8 +352,10 @@ def delete(ctx: Context, state: st.ContainerState, force: bool = False) -> None:
     if manager is not None:
         manager.kill_all(9)
         manager.destroy()
+    poststop_state = state.hook_state(st.STOPPED)
+    poststop_state.pop("pid", None)  # the process is gone: runc omits pid (0) here
     try:
-        hooks.run_hooks(state.config, "poststop", state.hook_state(st.STOPPED))
+        hooks.run_hooks(state.config, "poststop", poststop_state)
     except Internal as exc:
         ctx.log.warning(str(exc))
     st.StateStore(ctx.root).remove(state)

@@ -37,7 +37,7 @@ def validate_id(container_id: str) -> None:
         raise InvalidArgument("container id cannot be empty")
     ok = all(c.isascii() and (c.isalnum() or c in "_+-.") for c in container_id)
     if not ok or container_id in (".", ".."):
-        raise InvalidArgument(f"invalid container id format: {container_id}")
+        raise InvalidArgument(f"invalid container ID format: {container_id}")
 
 
 def now_rfc3339() -> str:
