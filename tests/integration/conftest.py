@@ -46,6 +46,7 @@ def session_token() -> str:
 def work_dir(session_token: str) -> Iterator[Path]:
     """The session's private temporary directory (bundles, rootfs, runtime roots)."""
     base = Path(tempfile.mkdtemp(prefix=f"dockyard-it-{session_token}-"))
+    base.chmod(0o711)  # a user-namespaced container root (a mapped uid) must reach its bundle
     yield base
     hostcheck.remove_empty_parents()
     left = hostcheck.mounts_under(base)

@@ -68,7 +68,8 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, DockyardError):
         return str(exc)
     if isinstance(exc, OSError):
-        return exc.strerror if exc.strerror and exc.errno else str(exc)
+        text = exc.strerror if exc.strerror and exc.errno else str(exc)
+        return f"{text}: {exc.filename}" if exc.filename else text
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -91,6 +92,8 @@ def _stage1(sys: Syscalls, chan: Channel, config: dict[str, Any], opts: InitOpti
     # while still host root in the host's mount namespace: a mapped uid may not read the
     # interpreter's library (e.g. under /root), and the root changes later
     seccomp_filter = preload(config)
+    # opened as host root: a mapped root may not traverse the state directory
+    fifo_fd = os.open(opts.fifo_path, os.O_PATH | os.O_CLOEXEC)
     joins = plan.open_joins()
     join(sys, joins, ("user",))
     if plan.new("user"):
@@ -112,7 +115,7 @@ def _stage1(sys: Syscalls, chan: Channel, config: dict[str, Any], opts: InitOpti
             os._exit(0)
     else:
         chan.send({"type": "pid", "pid": os.getpid()})
-    _stage2(sys, chan, config, opts, plan, seccomp_filter)
+    _stage2(sys, chan, config, opts, plan, seccomp_filter, fifo_fd)
 
 
 def preload(config: dict[str, Any]) -> Any:
@@ -137,10 +140,10 @@ def _stage2(
     opts: InitOptions,
     plan: NamespacePlan,
     seccomp_filter: Any,
+    fifo_fd: int,
 ) -> NoReturn:
     from dockyard.runtime import process
 
-    fifo_fd = os.open(opts.fifo_path, os.O_PATH | os.O_CLOEXEC)
     prepared = setup_container(sys, chan, config, opts, plan, seccomp_filter)
     proc_cfg = config.get("process") or {}
     process.apply_identity(sys, proc_cfg, prepared.seccomp)
