@@ -40,15 +40,15 @@ fi
 # `site` (~10 ms of every start); these start the venv's interpreter with -IS and put
 # dockyard's own directory on sys.path (the runtime needs only the standard library).
 pkgdir=$(.venv/bin/python -c 'import dockyard, os; print(os.path.dirname(os.path.dirname(os.path.abspath(dockyard.__file__))))')
-for entry in "dockyard-runc:dockyard.runtime.cli"; do
+for entry in "dockyard-runc:dockyard.runtime.cli"; do  # module:entry() that exits
   name=${entry%%:*}; module=${entry#*:}
   tmp=.venv/bin/.$name.tmp
   cat >"$tmp" <<PY
 #!$PWD/.venv/bin/python -IS
 import sys
 sys.path.insert(0, "$pkgdir")
-from $module import main
-sys.exit(main())
+from $module import entry
+entry()
 PY
   chmod 755 "$tmp" && mv "$tmp" ".venv/bin/$name"
 done

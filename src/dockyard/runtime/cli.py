@@ -7,6 +7,7 @@ verb is used, to keep start-up short.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from dockyard.errors import DockyardError
@@ -129,9 +130,8 @@ def _main(argv: list[str], log: Logger) -> int:
         from dockyard.errors import NotImplementedYet
 
         raise NotImplementedYet("systemd cgroup driver is not supported; use cgroupfs paths")
-    import importlib
-
-    module = importlib.import_module(f"dockyard.runtime.cmd_{module_name}")
+    __import__(f"dockyard.runtime.cmd_{module_name}")
+    module = sys.modules[f"dockyard.runtime.cmd_{module_name}"]
     cmd_argv = opts.args[1:]
     if cmd_argv and cmd_argv[0] in ("-h", "--help", "-help"):
         sys.stdout.write(_command_help(verb, module))
@@ -142,5 +142,17 @@ def _main(argv: list[str], log: Logger) -> int:
     return status
 
 
+def entry() -> None:
+    """The console script: run, flush, and leave without the interpreter's teardown
+    (freeing every module costs ~3 ms of each command, for nothing)."""
+    status = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:
+        status = status or 1
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -73,10 +73,12 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def run_init(sys: Syscalls, chan: Channel, config: dict[str, Any], opts: InitOptions) -> NoReturn:
+def run_init(chan: Channel, config: dict[str, Any], opts: InitOptions) -> NoReturn:
     """Entry of the forked child. Never returns."""
     try:
-        _stage1(sys, chan, config, opts)
+        from dockyard.runtime.syscalls import LinuxSyscalls
+
+        _stage1(LinuxSyscalls(), chan, config, opts)
     except BaseException as exc:
         try:
             chan.send({"error": describe(exc)})

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
     from dockyard.runtime.cgroups import Manager
     from dockyard.runtime.context import Context
-    from dockyard.runtime.syscalls import Syscalls
 
 
 class CreateOptions:
@@ -57,28 +56,17 @@ def create(
     opts: CreateOptions,
     console_fd: int = -1,
 ) -> st.ContainerState:
-    """Create a container whose init waits on the exec fifo; return its state record."""
-    from dockyard.runtime.cgroups import start_attach_warmup
+    """Create a container whose init waits on the exec fifo; return its state record.
 
-    warmup = start_attach_warmup()
-    try:
-        return _create(ctx, container_id, bundle, opts, console_fd)
-    finally:
-        if warmup > 0:
-            os.waitpid(warmup, 0)
-
-
-def _create(
-    ctx: Context,
-    container_id: str,
-    bundle: str,
-    opts: CreateOptions,
-    console_fd: int,
-) -> st.ContainerState:
-    from dockyard.runtime.cgroups import open_manager
+    The first cgroup.procs write after a quiet period waits for an RCU grace period (the
+    kernel's threadgroup lock, 5-30 ms here) holding cgroup_mutex. So the cgroup
+    directories are made first, then a throw-away writer starts that wait (see
+    :func:`~dockyard.runtime.cgroups.start_attach_warmup`) while the runtime and the init
+    do their own work, and the init's real attach finds the lock warm.
+    """
+    from dockyard.runtime.cgroups import open_manager, start_attach_warmup
     from dockyard.runtime.device_rules import with_default_devices
     from dockyard.runtime.init import InitOptions, run_init
-    from dockyard.runtime.syscalls import LinuxSyscalls
 
     bundle = os.path.abspath(bundle)
     st.validate_id(container_id)
@@ -103,15 +91,15 @@ def _create(
             "complete": False,
         },
     )
-    sys: Syscalls = LinuxSyscalls()
     manager: Manager | None = None
-    child = init_pid = -1
+    child = init_pid = warmup = -1
     own_console = False
     parent = child_end = None
     try:
         linux_cfg = config.get("linux") or {}
         manager = open_manager(linux_cfg.get("cgroupsPath") or "", container_id)
         manager.create()
+        warmup = start_attach_warmup() if manager.version == 1 else -1
         state.data["cgroup"] = manager.to_state()
         state.save()
         resources = linux_cfg.get("resources") or {}
@@ -139,8 +127,9 @@ def _create(
         child = os.fork()
         if child == 0:
             parent.close()
-            run_init(sys, child_end, config, init_opts)
+            run_init(child_end, config, init_opts)
         child_end.close()
+        manager.apply(child)
         if own_console:
             os.close(console_fd)
             own_console = False
@@ -159,6 +148,8 @@ def _create(
             parent.close()
         if own_console:
             os.close(console_fd)
+        if warmup > 0:
+            os.waitpid(warmup, 0)
     return state
 
 
@@ -196,7 +187,8 @@ def _drive_init(
             state.data["pid"] = init_pid
             state.data["pid_start"] = st.process_start_time(init_pid)
             state.save()
-            manager.apply(init_pid)
+            if init_pid != child:  # forked before the move completed? then move it too
+                manager.apply(init_pid)
         elif kind == "cgroups":
             chan.send({"type": "continue"})
         elif kind == "hooks":

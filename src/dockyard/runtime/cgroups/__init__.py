@@ -143,15 +143,17 @@ def manager_from_state(state: dict[str, Any]) -> Manager:
     raise InvalidArgument(f"cgroups: unknown cgroup state version: {version!r}")
 
 
-def start_attach_warmup(self_cgroup_path: str = "/proc/self/cgroup") -> int:
-    """Fork a process that moves itself into its own v1 cgroup (a no-op move); return its pid.
 
-    Every cgroup.procs write takes the kernel's global threadgroup rwsem for writing, and
-    the first such write after a quiet period waits for an RCU grace period (5-30 ms on
-    this kind of host). Started at the beginning of ``create``, this throw-away writer pays
-    that wait while the runtime does its other work, so the real attach a few milliseconds
-    later finds the lock already in its fast state. Returns -1 where it does not apply.
-    The caller reaps the pid (``os.waitpid``).
+def start_attach_warmup(self_cgroup_path: str = "/proc/self/cgroup") -> int:
+    """Spawn ``sh`` to move itself into its own (v1) cgroup, a no-op move; return its pid.
+
+    Every cgroup.procs write takes the kernel's threadgroup lock for writing, and the first
+    one after a quiet period waits for an RCU grace period (5-30 ms on this kind of host)
+    while holding cgroup_mutex (so mkdir in any cgroup waits too; fork does not). Spawned
+    once the container's directories exist, this throw-away writer pays the wait while
+    the runtime and the new init do their own work; the real attach then finds the lock
+    warm. posix_spawn (vfork) keeps the caller free of copy-on-write faults. Returns -1
+    where it does not apply; the caller reaps the pid.
     """
     import os
 
@@ -160,19 +162,15 @@ def start_attach_warmup(self_cgroup_path: str = "/proc/self/cgroup") -> int:
             lines = f.read().splitlines()
     except OSError:
         return -1
-    target = ""
     for line in lines:
         _hid, controllers, path = line.split(":", 2)
-        if controllers in ("pids", "freezer", "devices") and os.path.isdir(f"/sys/fs/cgroup/{controllers}"):
+        if controllers in ("pids", "freezer", "devices"):
             target = f"/sys/fs/cgroup/{controllers}{path}/cgroup.procs"
-            break
-    if not target:
-        return -1
-    pid = os.fork()
-    if pid == 0:
-        try:
-            fd = os.open(target, os.O_WRONLY)
-            os.write(fd, b"0")
-        finally:
-            os._exit(0)
-    return pid
+            if os.path.exists(target) and os.path.exists("/bin/sh"):
+                try:
+                    return os.posix_spawn(
+                        "/bin/sh", ["sh", "-c", f'echo 0 > "{target}"'], {}, setsid=False
+                    )
+                except OSError:
+                    return -1
+    return -1
