@@ -56,12 +56,36 @@ def test_from_config_ignores_caps_unknown_to_kernel() -> None:
     assert sets.bounding == 1 << CHOWN
     assert sets.effective == 1 << CHOWN
     assert sets.permitted == sets.inheritable == sets.ambient == 0
-    assert sets.ignored == ["CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"]
+    assert sets.ignored == ["CAP_BPF", "CAP_CHECKPOINT_RESTORE", "CAP_PERFMON"]
+    assert caps.ignored_warning(sets) == (
+        "ignoring unknown or unavailable capabilities: [CAP_BPF CAP_CHECKPOINT_RESTORE CAP_PERFMON]"
+    )
+
+
+def test_from_config_ignores_unknown_names_like_runc() -> None:
+    sets = caps.from_config(
+        {
+            "bounding": ["CAP_KILL", "CAP_FOO", "kill"],
+            "permitted": ["CAP_X", "CAP_KILL", "CAP_BPF"],
+            "effective": ["CAP_FOO"],
+        },
+        last=38,
+    )
+    assert sets.bounding == sets.permitted == 1 << KILL
+    assert sets.effective == sets.inheritable == sets.ambient == 0
+    # one list over every set, sorted by name, as runc prints it
+    assert sets.ignored == ["CAP_BPF", "CAP_FOO", "CAP_X", "kill"]
+    assert caps.ignored_warning(sets) == (
+        "ignoring unknown or unavailable capabilities: [CAP_BPF CAP_FOO CAP_X kill]"
+    )
+    assert caps.ignored_warning(caps.from_config({"bounding": ["CAP_KILL"]}, last=40)) is None
 
 
 def test_from_config_errors() -> None:
-    with pytest.raises(InvalidArgument, match=r"process.capabilities.permitted: unknown capability 'CAP_X'"):
-        caps.from_config({"permitted": ["CAP_X"]}, last=40)
+    with pytest.raises(InvalidArgument, match="must be a list"):
+        caps.from_config({"permitted": ["CAP_CHOWN", 7]}, last=40)
+    with pytest.raises(InvalidArgument, match="must be an object"):
+        caps.from_config(["CAP_CHOWN"], last=40)
     with pytest.raises(InvalidArgument, match="must be a list"):
         caps.from_config({"bounding": "CAP_CHOWN"}, last=40)
     assert caps.from_config(None, last=40).bounding == 0

@@ -1,7 +1,9 @@
 """The OCI runtime spec's ``config.json``: load, validate in one pass, and the default document.
 
 ``validate`` checks every field runc 1.1 honours and raises ``InvalidArgument`` naming the
-field (``config.json: linux.namespaces[2].type: unknown namespace type "foo"``). Unknown
+field (``config.json: linux.namespaces[2].type: unknown namespace type "foo"``). It is no
+stricter than runc 1.1.5: what runc accepts passes (a missing number is Go's zero), and what
+runc accepts with a warning passes with that warning in the returned list. Unknown
 properties are ignored, as the spec requires; ``null`` counts as absent, as in Go.
 ``default_spec`` is the document ``runc spec`` (or ``runc spec --rootless``) writes.
 """
@@ -66,6 +68,7 @@ SECCOMP_OPS = frozenset((
     "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ",
 ))
 
+_U16 = (0, 2**16 - 1)
 _U32 = (0, 2**32 - 1)
 _U64 = (0, 2**64 - 1)
 _I64 = (-(2**63), 2**63 - 1)
@@ -73,6 +76,11 @@ _I64 = (-(2**63), 2**63 - 1)
 
 def load_bundle(bundle: str) -> dict[str, Any]:
     """Read, parse and validate ``<bundle>/config.json``."""
+    return load_bundle_with_warnings(bundle)[0]
+
+
+def load_bundle_with_warnings(bundle: str) -> tuple[dict[str, Any], list[str]]:
+    """``load_bundle``, plus the warnings runc would log for this config."""
     path = os.path.join(bundle, CONFIG_FILE)
     try:
         config = jsonio.load_file(path, CONFIG_FILE)
@@ -80,9 +88,9 @@ def load_bundle(bundle: str) -> dict[str, Any]:
         raise NotFound(f"JSON specification file {CONFIG_FILE} not found") from None
     except OSError as exc:
         raise InvalidArgument(f"{CONFIG_FILE}: {exc.strerror or exc}") from None
-    validate(config)
+    warnings = validate(config)
     assert isinstance(config, dict)
-    return config
+    return config, warnings
 
 
 # -- small checkers; ``where`` is the field path used in the message -----------------------
@@ -177,28 +185,28 @@ def _required(obj: dict[str, Any], key: str, where: str) -> Any:
 # -- the pass -------------------------------------------------------------------------------
 
 
-def validate(config: Any) -> None:
-    """Check ``config`` (a parsed config.json); raise InvalidArgument naming the bad field."""
+def validate(config: Any) -> list[str]:
+    """Check ``config`` (a parsed config.json); raise InvalidArgument naming the bad field.
+
+    Returns the warnings runc 1.1.5 logs for what it accepts but frowns upon (unknown
+    capability names, relative mount destinations), in runc's words.
+    """
     if not isinstance(config, dict):
         raise InvalidArgument(f"{CONFIG_FILE}: must be a JSON object")
-    version = config.get("ociVersion")
-    if version is None:
-        _fail("ociVersion", "is required")
-    if _str(version, "ociVersion").split(".")[0] != "1":
-        _fail("ociVersion", f"unsupported version {version!r} (want 1.x)")
+    warnings: list[str] = []
+    _opt(config, "ociVersion", _str, "")  # runc runs any version, even none
     if config.get("root") is None:
         _fail("root", "is required")
     root = _obj(config["root"], "root")
-    if not _str(_required(root, "path", "root"), "root.path"):
-        _fail("root.path", "must not be empty")
+    _opt(root, "path", _str, "root")  # "" or absent: the bundle directory itself, as in runc
     _opt(root, "readonly", _bool, "root")
     process = config.get("process")
     if process is None:
         _fail("process", "is required")
-    _process(_obj(process, "process"), "process")
+    _process(_obj(process, "process"), "process", warnings)
     _opt(config, "hostname", _str, "")
-    _opt(config, "domainname", _str, "")
-    _opt(config, "mounts", lambda v, w: _each(v, w, _mount), "")
+    _opt(config, "domainname", _str, "")  # runc 1.1.5 ignores it without a UTS namespace
+    _opt(config, "mounts", lambda v, w: _each(v, w, lambda m, wm: _mount(m, wm, warnings)), "")
     hooks = _opt(config, "hooks", _obj, "")
     if hooks is not None:
         for phase in HOOK_PHASES:
@@ -206,12 +214,12 @@ def validate(config: Any) -> None:
     _opt(config, "annotations", _str_map, "")
     linux = _opt(config, "linux", _obj, "")
     namespaces = _linux(linux, "linux") if linux is not None else set()
-    for key in ("hostname", "domainname"):
-        if config.get(key) and "uts" not in namespaces:
-            _fail(key, "requires a private UTS namespace")
+    if config.get("hostname") and "uts" not in namespaces:
+        _fail("hostname", "requires a private UTS namespace")
+    return warnings
 
 
-def _process(p: dict[str, Any], where: str) -> None:
+def _process(p: dict[str, Any], where: str, warnings: list[str]) -> None:
     _opt(p, "terminal", _bool, where)
     size = _opt(p, "consoleSize", _obj, where)
     if size is not None:
@@ -235,27 +243,36 @@ def _process(p: dict[str, Any], where: str) -> None:
         _fail(f"{where}.cwd", "is required")
     _abs(cwd, f"{where}.cwd")
     caps = _opt(p, "capabilities", _obj, where)
+    unknown: set[str] = set()
     for name in CAPABILITY_SETS if caps is not None else ():
         wc = f"{where}.capabilities.{name}"
         for n, cap in enumerate(_opt(caps, name, _list, f"{where}.capabilities") or ()):
-            _one_of(cap, f"{wc}[{n}]", CAPABILITIES, "capability")
-    seen: set[str] = set()
+            if _str(cap, f"{wc}[{n}]") not in CAPABILITIES:
+                unknown.add(cap)
+    if unknown:  # runc runs without them
+        warnings.append(
+            f"ignoring unknown or unavailable capabilities: [{' '.join(sorted(unknown))}]"
+        )
     for n, rlimit in enumerate(_opt(p, "rlimits", _list, where) or ()):
+        # a repeated type is applied again (the last one wins); a missing limit is 0
         wr = f"{where}.rlimits[{n}]"
-        rtype = _one_of(_required(_obj(rlimit, wr), "type", wr), f"{wr}.type", RLIMITS, "rlimit")
-        if rtype in seen:
-            _fail(f"{wr}.type", f"duplicate rlimit {rtype}")
-        seen.add(rtype)
-        for key in ("soft", "hard"):
-            _int(_required(rlimit, key, wr), f"{wr}.{key}", _U64)
+        _one_of(_required(_obj(rlimit, wr), "type", wr), f"{wr}.type", RLIMITS, "rlimit")
+        _ints(rlimit, wr, _U64, "soft", "hard")
     _opt(p, "noNewPrivileges", _bool, where)
     _ints(p, where, (-1000, 1000), "oomScoreAdj")
     for key in ("apparmorProfile", "selinuxLabel"):
         _opt(p, key, _str, where)
 
 
-def _mount(m: dict[str, Any], where: str) -> None:
-    _abs(_required(m, "destination", where), f"{where}.destination")
+def _mount(m: dict[str, Any], where: str, warnings: list[str]) -> None:
+    dest = _str(_required(m, "destination", where), f"{where}.destination")
+    if not dest:
+        _fail(f"{where}.destination", "must not be empty")
+    if not dest.startswith("/"):  # runc: relative to the rootfs, deprecated
+        warnings.append(
+            f"mount destination {dest} is not absolute. Support for non-absolute mount "
+            "destinations will be removed in a future release."
+        )
     _opt(m, "type", _str, where)
     _opt(m, "source", _str, where)
     _opt(m, "options", _strs, where)
@@ -264,10 +281,13 @@ def _mount(m: dict[str, Any], where: str) -> None:
 
 
 def _hook(h: dict[str, Any], where: str) -> None:
-    _abs(_required(h, "path", where), f"{where}.path")
+    # runc runs a relative path from its working directory (the bundle, for create and
+    # run), and checks the timeout only at run time (0 or less: "ran past its timeout")
+    if not _str(_required(h, "path", where), f"{where}.path"):
+        _fail(f"{where}.path", "must not be empty")
     _opt(h, "args", _strs, where)
     _opt(h, "env", _strs, where)
-    _ints(h, where, (1, 2**63 - 1), "timeout")
+    _ints(h, where, _I64, "timeout")
 
 
 def _id_mapping(m: dict[str, Any], where: str) -> None:
@@ -303,9 +323,8 @@ def _linux(linux: dict[str, Any], where: str) -> set[str]:
     seccomp = _opt(linux, "seccomp", _obj, where)
     if seccomp is not None:
         _seccomp(seccomp, f"{where}.seccomp")
-    for key in ("maskedPaths", "readonlyPaths"):
-        for n, path in enumerate(_opt(linux, key, _list, where) or ()):
-            _abs(path, f"{where}.{key}[{n}]")
+    for key in ("maskedPaths", "readonlyPaths"):  # relative: from the container's "/"
+        _opt(linux, key, _strs, where)
     _opt(linux, "rootfsPropagation",
          lambda v, w: _one_of(v, w, PROPAGATIONS, "propagation"), where)
     _opt(linux, "mountLabel", _str, where)
@@ -313,13 +332,11 @@ def _linux(linux: dict[str, Any], where: str) -> set[str]:
 
 
 def _device(d: dict[str, Any], where: str) -> None:
-    _abs(_required(d, "path", where), f"{where}.path")
-    kind = _one_of(_required(d, "type", where), f"{where}.type", ("c", "b", "u", "p"),
-                   "device type")
-    for key in ("major", "minor"):
-        if kind != "p":
-            _required(d, key, where)
-        _ints(d, where, _I64, key)
+    # runc: a relative path is under the container's /, a missing major or minor is 0
+    if not _str(_required(d, "path", where), f"{where}.path"):
+        _fail(f"{where}.path", "must not be empty")
+    _one_of(_required(d, "type", where), f"{where}.type", ("c", "b", "u", "p"), "device type")
+    _ints(d, where, _I64, "major", "minor")
     _ints(d, where, _U32, "fileMode", "uid", "gid")
 
 
@@ -340,8 +357,8 @@ def _resources(r: dict[str, Any], where: str) -> None:
         _opt(cpu, "cpus", _str, wc)
         _opt(cpu, "mems", _str, wc)
     pids = _opt(r, "pids", _obj, where)
-    if pids is not None:
-        _int(_required(pids, "limit", f"{where}.pids"), f"{where}.pids.limit")
+    if pids is not None:  # no limit: 0, "not set"
+        _ints(pids, f"{where}.pids", _I64, "limit")
     blkio = _opt(r, "blockIO", _obj, where)
     if blkio is not None:
         _block_io(blkio, f"{where}.blockIO")
@@ -355,7 +372,7 @@ def _resources(r: dict[str, Any], where: str) -> None:
 
 
 def _device_rule(d: dict[str, Any], where: str) -> None:
-    _bool(_required(d, "allow", where), f"{where}.allow")
+    _opt(d, "allow", _bool, where)  # absent: false, a deny rule
     _opt(d, "type", lambda v, w: _one_of(v, w, ("a", "c", "b"), "device type"), where)
     _ints(d, where, _I64, "major", "minor")
     access = _opt(d, "access", _str, where)
@@ -364,12 +381,13 @@ def _device_rule(d: dict[str, Any], where: str) -> None:
 
 
 def _block_io(b: dict[str, Any], where: str) -> None:
-    _ints(b, where, (10, 1000), "weight", "leafWeight")
+    # Go's uint16, as in runc; the kernel judges the range when the cgroup is written
+    _ints(b, where, _U16, "weight", "leafWeight")
 
     def weight_device(d: dict[str, Any], wd: str) -> None:
         for key in ("major", "minor"):
             _int(_required(d, key, wd), f"{wd}.{key}")
-        _ints(d, wd, (10, 1000), "weight", "leafWeight")
+        _ints(d, wd, _U16, "weight", "leafWeight")
 
     def throttle(d: dict[str, Any], wd: str) -> None:
         for key in ("major", "minor"):
@@ -383,27 +401,29 @@ def _block_io(b: dict[str, Any], where: str) -> None:
 
 
 def _seccomp(s: dict[str, Any], where: str) -> None:
-    _one_of(_required(s, "defaultAction", where), f"{where}.defaultAction", SECCOMP_ACTIONS,
-            "seccomp action")
     _ints(s, where, _U32, "defaultErrnoRet")
-    for n, arch in enumerate(_opt(s, "architectures", _list, where) or ()):
-        _one_of(arch, f"{where}.architectures[{n}]", SECCOMP_ARCHS, "seccomp architecture")
+    arches = _opt(s, "architectures", _strs, where)
     _opt(s, "flags", _strs, where)
     _opt(s, "listenerPath", _str, where)
     _opt(s, "listenerMetadata", _str, where)
+    if _opt(s, "defaultAction", _str, where) in (None, "") and not _opt(
+            s, "syscalls", _list, where):
+        return  # runc: no default action and no rules is no seccomp at all
+    _one_of(_required(s, "defaultAction", where), f"{where}.defaultAction", SECCOMP_ACTIONS,
+            "seccomp action")
+    for n, arch in enumerate(arches or ()):
+        _one_of(arch, f"{where}.architectures[{n}]", SECCOMP_ARCHS, "seccomp architecture")
     _opt(s, "syscalls", lambda v, w: _each(v, w, _syscall), where)
 
 
 def _syscall(s: dict[str, Any], where: str) -> None:
-    if not _strs(_required(s, "names", where), f"{where}.names"):
-        _fail(f"{where}.names", "must not be empty")
+    _opt(s, "names", _strs, where)  # none or empty: a rule with no effect, as in runc
     _one_of(_required(s, "action", where), f"{where}.action", SECCOMP_ACTIONS, "seccomp action")
     _ints(s, where, _U32, "errnoRet")
 
     def arg(a: dict[str, Any], wa: str) -> None:
-        _int(_required(a, "index", wa), f"{wa}.index", (0, 5))
-        _int(_required(a, "value", wa), f"{wa}.value", _U64)
-        _ints(a, wa, _U64, "valueTwo")
+        _ints(a, wa, (0, 5), "index")  # a missing index or value is 0
+        _ints(a, wa, _U64, "value", "valueTwo")
         _one_of(_required(a, "op", wa), f"{wa}.op", SECCOMP_OPS, "seccomp operator")
 
     _opt(s, "args", lambda v, w: _each(v, w, arg), where)

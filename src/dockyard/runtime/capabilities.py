@@ -1,9 +1,9 @@
 """Linux capabilities of the container process: names, masks and the prctl/capset sequence.
 
 ``process.capabilities`` of config.json names five sets (bounding, effective, permitted,
-inheritable, ambient). A name dockyard does not know is an error; a name the running kernel
-does not know (its number is above ``/proc/sys/kernel/cap_last_cap``) is ignored and
-reported, as runc does, so one config works on older kernels.
+inheritable, ambient). A name dockyard does not know, or one the running kernel does not
+know (its number is above ``/proc/sys/kernel/cap_last_cap``), is ignored and reported, as
+runc does ("ignoring unknown or unavailable capabilities"), so one config works everywhere.
 
 The order in the container's init process (capabilities(7), prctl(2)) is::
 
@@ -117,7 +117,7 @@ def full_mask(last: int) -> int:
 
 
 class CapSets:
-    """The five masks of ``process.capabilities`` plus the names the kernel lacks."""
+    """The five masks of ``process.capabilities`` plus the names left out (``ignored``)."""
 
     __slots__ = ("ambient", "bounding", "effective", "ignored", "inheritable", "last", "permitted")
 
@@ -147,8 +147,9 @@ class CapSets:
 def from_config(caps: object, last: int | None = None, what: str = "process.capabilities") -> CapSets:
     """Resolve ``process.capabilities`` (a dict of name lists, or None for no capabilities).
 
-    Unknown names raise InvalidArgument naming the set; known names above the kernel's
-    last capability are left out and listed in ``ignored`` (the caller warns, like runc).
+    Names dockyard does not know and names above the kernel's last capability are left
+    out and listed in ``ignored``, sorted by name as runc lists them; the caller warns
+    (:func:`ignored_warning`). Only a malformed document raises InvalidArgument.
     """
     if last is None:
         last = last_cap()
@@ -164,14 +165,22 @@ def from_config(caps: object, last: int | None = None, what: str = "process.capa
             continue
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise InvalidArgument(f"{what}.{set_name}: must be a list of capability names")
+        usable = []
         for name in names:
-            if name not in CAPABILITIES:
-                raise InvalidArgument(f"{what}.{set_name}: unknown capability {name!r}")
-            if CAPABILITIES[name] > last:
+            if CAPABILITIES.get(name, last + 1) > last:
                 ignored.add(name)
-        setattr(sets, set_name, mask(names, last))
-    sets.ignored = sorted(ignored, key=CAPABILITIES.__getitem__)
+            else:
+                usable.append(name)
+        setattr(sets, set_name, mask(usable, last))
+    sets.ignored = sorted(ignored)
     return sets
+
+
+def ignored_warning(sets: CapSets) -> str | None:
+    """runc's warning for the names ``from_config`` left out, or None when there are none."""
+    if not sets.ignored:
+        return None
+    return f"ignoring unknown or unavailable capabilities: [{' '.join(sets.ignored)}]"
 
 
 def _error(exc: OSError, what: str) -> Exception:

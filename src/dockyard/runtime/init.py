@@ -54,6 +54,13 @@ class InitOptions:
         self.container_id = container_id
         self.bundle = bundle
 
+    def to_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InitOptions:
+        return cls(**data)
+
     def hook_state(self, status: str) -> dict[str, object]:
         return {
             "ociVersion": "1.0.2-dev",
@@ -73,12 +80,23 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def run_init(chan: Channel, config: dict[str, Any], opts: InitOptions) -> NoReturn:
-    """Entry of the forked child. Never returns."""
+def run_init(chan: Channel) -> NoReturn:
+    """Entry of the child forked at the start of ``create``. Never returns.
+
+    It is forked before the runtime has even read config.json, so that its imports
+    (ctypes, the root file system and security modules) run on the other CPU while the
+    runtime validates the config and makes the cgroups; then it waits for ``go``, which
+    carries the config and the :class:`InitOptions`.
+    """
     try:
         from dockyard.runtime.syscalls import LinuxSyscalls
 
-        _stage1(LinuxSyscalls(), chan, config, opts)
+        sys = LinuxSyscalls()
+        preload_modules()
+        go = chan.recv("runtime")
+        if go.get("type") != "go":
+            os._exit(1)
+        _stage1(sys, chan, go["config"], InitOptions.from_dict(go["opts"]))
     except BaseException as exc:
         try:
             chan.send({"error": describe(exc)})
@@ -93,7 +111,9 @@ def _stage1(sys: Syscalls, chan: Channel, config: dict[str, Any], opts: InitOpti
     plan = NamespacePlan(linux_cfg.get("namespaces") or [])
     # while still host root in the host's mount namespace: a mapped uid may not read the
     # interpreter's library (e.g. under /root), and the root changes later
-    seccomp_filter = preload(config)
+    from dockyard.runtime import process
+
+    seccomp_filter = process.compile_seccomp(config)  # dlopen of libseccomp from the host
     # opened as host root: a mapped root may not traverse the state directory
     fifo_fd = os.open(opts.fifo_path, os.O_PATH | os.O_CLOEXEC)
     joins = plan.open_joins()
@@ -120,18 +140,26 @@ def _stage1(sys: Syscalls, chan: Channel, config: dict[str, Any], opts: InitOpti
     _stage2(sys, chan, config, opts, plan, seccomp_filter, fifo_fd)
 
 
-def preload(config: dict[str, Any]) -> Any:
-    """Import everything needed after the root changes, and compile seccomp (dlopen of
-    libseccomp): after pivot_root or setns into the container's mount namespace the host's
-    Python library and extension modules are out of reach. Returns the seccomp filter."""
+def preload_modules() -> None:
+    """Import everything needed after the root changes: after pivot_root, or setns into the
+    container's mount namespace, or in a user namespace whose root may not read the
+    interpreter's library, the host's Python modules are out of reach."""
     import _socket  # noqa: F401  (console, loopback)
     import fcntl  # noqa: F401
     import resource  # noqa: F401  (rlimits)
     import select  # noqa: F401
 
-    from dockyard.runtime import capabilities, console, process, rlimits  # noqa: F401
+    from dockyard.runtime import capabilities, console, process, rlimits, rootfs, seccomp  # noqa: F401
 
     capabilities.last_cap()
+
+
+def preload(config: dict[str, Any]) -> Any:
+    """:func:`preload_modules`, then compile seccomp (libseccomp is dlopen'ed from the host).
+    Returns the seccomp filter or None."""
+    from dockyard.runtime import process
+
+    preload_modules()
     return process.compile_seccomp(config)
 
 

@@ -58,85 +58,57 @@ def create(
 ) -> st.ContainerState:
     """Create a container whose init waits on the exec fifo; return its state record.
 
-    The first cgroup.procs write after a quiet period waits for an RCU grace period (the
-    kernel's threadgroup lock, 5-30 ms here) holding cgroup_mutex. So the cgroup
-    directories are made first, then a throw-away writer starts that wait (see
-    :func:`~dockyard.runtime.cgroups.start_attach_warmup`) while the runtime and the init
-    do their own work, and the init's real attach finds the lock warm.
+    Two things run side by side on the host's CPUs. The init is forked first, so that its
+    imports run while this process validates the config and makes the cgroups; it waits
+    for ``go``, which carries both. And the first cgroup.procs write after a quiet period
+    waits for an RCU grace period (the kernel's threadgroup lock, 5-30 ms here) holding
+    cgroup_mutex, so once the directories exist a throw-away writer (see
+    :func:`~dockyard.runtime.cgroups.start_attach_warmup`) pays that wait while the rest
+    goes on, and the init's real attach finds the lock warm.
     """
-    from dockyard.runtime.cgroups import open_manager, start_attach_warmup
-    from dockyard.runtime.device_rules import with_default_devices
-    from dockyard.runtime.init import InitOptions, run_init
+    from dockyard.runtime.init import run_init
 
     bundle = os.path.abspath(bundle)
     st.validate_id(container_id)
-    config = load_config(bundle)
-    root_path = (config.get("root") or {}).get("path", "")
-    rootfs = os.path.normpath(os.path.join(bundle, root_path))
-    if not os.path.isdir(rootfs):
-        raise InvalidArgument(f"rootfs ({rootfs}) does not exist")
-    proc_cfg = config.get("process") or {}
-    if proc_cfg.get("terminal") and console_fd < 0 and not opts.console_socket:
-        raise InvalidArgument("cannot allocate tty if runc will detach without setting console socket")
-    if not proc_cfg.get("terminal") and opts.console_socket:
-        raise InvalidArgument("cannot use console socket if runc will not detach or allocate tty")
-    store = st.StateStore(ctx.root)
-    state = store.reserve(
-        container_id,
-        {
-            "bundle": bundle,
-            "rootfs": rootfs,
-            "created": st.now_rfc3339(),
-            "config": config,
-            "complete": False,
-        },
-    )
-    manager: Manager | None = None
-    child = init_pid = warmup = -1
     own_console = False
-    parent = child_end = None
+    if opts.console_socket:  # before the fork: the init inherits the connection
+        from dockyard.runtime import console
+
+        console_fd = console.connect(opts.console_socket)
+        own_console = True
+    parent, child_end = Channel.pair()
+    child = os.fork()
+    if child == 0:
+        parent.close()
+        run_init(child_end)
+    child_end.close()
+    store = st.StateStore(ctx.root)
+    state: st.ContainerState | None = None
+    manager: Manager | None = None
+    init_pid = warmup = -1
     try:
-        linux_cfg = config.get("linux") or {}
-        manager = open_manager(linux_cfg.get("cgroupsPath") or "", container_id)
-        manager.create()
-        warmup = start_attach_warmup() if manager.version == 1 else -1
-        state.data["cgroup"] = manager.to_state()
-        state.save()
-        resources = linux_cfg.get("resources") or {}
-        # v2 device rules would need eBPF; v1 gets runc's default allow rules
-        manager.set(with_default_devices(resources) if manager.version == 1 else resources)
+        config = load_config(bundle)
+        _check_console(config, console_fd, opts)
+        state = store.reserve(
+            container_id,
+            {
+                "bundle": bundle,
+                "rootfs": _rootfs_of(bundle, config),
+                "created": st.now_rfc3339(),
+                "config": config,
+                "complete": False,
+            },
+        )
+        manager, warmup = _make_cgroups(state, config)
         os.mkfifo(state.fifo_path, 0o622)
         os.chmod(state.fifo_path, 0o622)
-        if opts.console_socket:
-            from dockyard.runtime import console
-
-            console_fd = console.connect(opts.console_socket)
-            own_console = True
-        parent, child_end = Channel.pair()
-        init_opts = InitOptions(
-            rootfs=rootfs,
-            fifo_path=state.fifo_path,
-            cgroup_paths=manager.to_state().get("paths") or {},
-            console_fd=console_fd,
-            no_pivot=opts.no_pivot,
-            no_new_keyring=opts.no_new_keyring,
-            preserve_fds=opts.preserve_fds,
-            container_id=container_id,
-            bundle=bundle,
-        )
-        child = os.fork()
-        if child == 0:
-            parent.close()
-            run_init(child_end, config, init_opts)
-        child_end.close()
+        parent.send({"type": "go", "config": config, "opts": _init_options(state, manager, console_fd, opts)})
         manager.apply(child)
         if own_console:
             os.close(console_fd)
             own_console = False
-        init_pid = _drive_init(parent, child, state, config, linux_cfg, manager)
-        state.data.update(
-            {"pid": init_pid, "pid_start": st.process_start_time(init_pid), "complete": True}
-        )
+        init_pid = _drive_init(parent, child, state, config, config.get("linux") or {}, manager)
+        state.data.update({"pid": init_pid, "pid_start": st.process_start_time(init_pid), "complete": True})
         state.save()
         if opts.pid_file:
             write_pid_file(opts.pid_file, init_pid)
@@ -144,13 +116,70 @@ def create(
         _undo(store, state, manager, child, init_pid)
         raise
     finally:
-        if parent is not None:
-            parent.close()
+        parent.close()
         if own_console:
             os.close(console_fd)
         if warmup > 0:
             os.waitpid(warmup, 0)
     return state
+
+
+def _rootfs_of(bundle: str, config: dict[str, Any]) -> str:
+    rootfs = os.path.normpath(os.path.join(bundle, (config.get("root") or {}).get("path", "")))
+    if not os.path.isdir(rootfs):
+        raise InvalidArgument(f"rootfs ({rootfs}) does not exist")
+    return rootfs
+
+
+def _check_console(config: dict[str, Any], console_fd: int, opts: CreateOptions) -> None:
+    terminal = bool((config.get("process") or {}).get("terminal"))
+    if terminal and console_fd < 0:
+        raise InvalidArgument("cannot allocate tty if runc will detach without setting console socket")
+    if not terminal and opts.console_socket:
+        raise InvalidArgument("cannot use console socket if runc will not detach or allocate tty")
+
+
+def _make_cgroups(state: st.ContainerState, config: dict[str, Any]) -> tuple[Manager, int]:
+    """Make the container's cgroups and set its resources; start the attach warm-up.
+    Returns the manager and the warm-up's pid (or -1) for the caller to reap."""
+    from dockyard.runtime.cgroups import open_manager, start_attach_warmup
+    from dockyard.runtime.device_rules import with_default_devices
+
+    linux_cfg = config.get("linux") or {}
+    manager = open_manager(linux_cfg.get("cgroupsPath") or "", state.id)
+    manager.create()
+    warmup = -1
+    try:
+        state.data["cgroup"] = manager.to_state()
+        warmup = start_attach_warmup() if manager.version == 1 else -1
+        state.save()
+        resources = linux_cfg.get("resources") or {}
+        # v2 device rules would need eBPF; v1 gets runc's default allow rules
+        manager.set(with_default_devices(resources) if manager.version == 1 else resources)
+    except BaseException:
+        if warmup > 0:
+            os.waitpid(warmup, 0)
+        manager.destroy()
+        raise
+    return manager, warmup
+
+
+def _init_options(
+    state: st.ContainerState, manager: Manager, console_fd: int, opts: CreateOptions
+) -> dict[str, object]:
+    from dockyard.runtime.init import InitOptions
+
+    return InitOptions(
+        rootfs=str(state.data["rootfs"]),
+        fifo_path=state.fifo_path,
+        cgroup_paths=manager.to_state().get("paths") or {},
+        console_fd=console_fd,
+        no_pivot=opts.no_pivot,
+        no_new_keyring=opts.no_new_keyring,
+        preserve_fds=opts.preserve_fds,
+        container_id=state.id,
+        bundle=state.bundle,
+    ).to_dict()
 
 
 def _drive_init(
@@ -206,7 +235,7 @@ def _drive_init(
 
 def _undo(
     store: st.StateStore,
-    state: st.ContainerState,
+    state: st.ContainerState | None,
     manager: Manager | None,
     child: int,
     init_pid: int,
@@ -231,7 +260,8 @@ def _undo(
         except Exception:
             pass
         manager.destroy()
-    store.remove(state)
+    if state is not None:
+        store.remove(state)
 
 
 def write_pid_file(path: str, pid: int) -> None:
