@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from dockyard.errors import FailedPrecondition, InvalidArgument
-from dockyard.runtime import hooks, init, lifecycle, process, rootfs
+from dockyard.runtime import channel, hooks, lifecycle, process, rootfs
 from dockyard.runtime import linux as L
 from dockyard.runtime import state as st
 from dockyard.runtime.init import InitOptions, setup_container
@@ -163,7 +163,7 @@ def test_sysctl_error_names_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     opts = InitOptions(rootfs=str(tmp_path), fifo_path="", cgroup_paths={}, no_new_keyring=True)
     with pytest.raises(OSError, match=r"sysctl net.nope=1: No such file or directory") as info:
         setup_container(sys, FakeChannel(sys.calls), config, opts, NamespacePlan([]))  # type: ignore[arg-type]
-    assert init.describe(info.value) == "sysctl net.nope=1: No such file or directory"
+    assert channel.describe(info.value) == "sysctl net.nope=1: No such file or directory"
 
 
 # -- NamespacePlan -----------------------------------------------------------------------------------

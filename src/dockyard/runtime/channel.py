@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 
-from dockyard.errors import Internal
+from dockyard.errors import DockyardError, Internal
 from dockyard.oci import jsonio
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from collections.abc import Callable
+    from typing import Any, NoReturn
 
 
 class Channel:
@@ -49,3 +50,26 @@ class Channel:
                 os.close(fd)
             except OSError:
                 pass
+
+
+def describe(exc: BaseException) -> str:
+    """One line for an error raised in a child, as the runtime reports it."""
+    if isinstance(exc, DockyardError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        text = exc.strerror if exc.strerror and exc.errno else str(exc)
+        return f"{text}: {exc.filename}" if exc.filename else text
+    return f"{type(exc).__name__}: {exc}"
+
+
+def child_main(chan: Channel, body: Callable[[], object]) -> NoReturn:
+    """Run ``body`` in a forked child; report any error over ``chan``; never return."""
+    try:
+        body()
+    except BaseException as exc:
+        try:
+            chan.send({"error": describe(exc)})
+        except OSError:
+            pass
+        os._exit(1)
+    os._exit(0)

@@ -97,26 +97,25 @@ def run(ctx: Context, opts: fl.Parsed) -> int:
 
 
 def execute(ctx: Context, state: st.ContainerState, process: dict[str, Any], opts: fl.Parsed, detach: bool) -> int:
-    from dockyard.runtime import console
+    """Fork the exec child and move it into the container's cgroups while it enters the
+    namespaces and prepares (the attach's RCU wait overlaps its work); release it into
+    execve once it is inside the cgroups."""
+    from dockyard.runtime import console, foreground
     from dockyard.runtime.cgroups import manager_from_state
     from dockyard.runtime.channel import Channel
-    from dockyard.runtime.cmd_run import _forward_signals, _wait_for
     from dockyard.runtime.exec_process import run_exec_child
     from dockyard.runtime.lifecycle import write_pid_file
     from dockyard.runtime.syscalls import LinuxSyscalls
 
     sys = LinuxSyscalls()
     if not detach:
-        sys.prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
-    console_fd = console_parent = -1
+        foreground.become_subreaper(sys)
+    console_fd = ours = -1
     if process.get("terminal"):
         if opts.str("console_socket"):
             console_fd = console.connect(opts.str("console_socket"))
         else:
-            import _socket
-
-            a, b = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
-            console_parent, console_fd = a.detach(), b.detach()
+            ours, console_fd = foreground.console_pair()
     parent, child_end = Channel.pair()
     child = os.fork()
     if child == 0:
@@ -127,9 +126,9 @@ def execute(ctx: Context, state: st.ContainerState, process: dict[str, Any], opt
         os.close(console_fd)
     pid = -1
     try:
-        if state.cgroup:
-            manager_from_state(state.cgroup).apply(child)
-        parent.send({"type": "go"})
+        manager = manager_from_state(state.cgroup) if state.cgroup else None
+        if manager is not None:
+            manager.apply(child)
         while True:
             msg = parent.recv("exec child")
             if "error" in msg:
@@ -138,7 +137,10 @@ def execute(ctx: Context, state: st.ContainerState, process: dict[str, Any], opt
                 pid = int(msg["pid"])
                 if pid != child:
                     os.waitpid(child, 0)
-            elif msg.get("type") == "ready":
+                    if manager is not None:  # forked before the move completed? move it too
+                        manager.apply(pid)
+            elif msg.get("type") == "prepared":
+                parent.send({"type": "go"})
                 break
     except BaseException:
         for p in {child, pid}:
@@ -155,10 +157,7 @@ def execute(ctx: Context, state: st.ContainerState, process: dict[str, Any], opt
         write_pid_file(opts.str("pid_file"), pid)
     if detach:
         return 0
-    _forward_signals(pid)
-    if console_parent >= 0:
-        master = console.recv_fd(console_parent)
-        os.close(console_parent)
-        console.proxy(master)
-        os.close(master)
-    return _wait_for(pid)
+    foreground.forward_signals(pid)
+    if ours >= 0:
+        foreground.attach_terminal(foreground.receive_terminal(ours))
+    return foreground.wait_for(pid)

@@ -24,11 +24,8 @@ FLAGS = [
     fl.Flag("no-subreaper", help="disable the use of the subreaper used to reap reparented processes"),
 ]
 
-FORWARDED_SIGNALS = (1, 2, 3, 10, 12, 14, 15, 28)  # HUP INT QUIT USR1 USR2 ALRM TERM WINCH
-
-
 def run(ctx: Context, opts: fl.Parsed) -> int:
-    from dockyard.runtime import lifecycle
+    from dockyard.runtime import foreground, lifecycle
     from dockyard.runtime.syscalls import LinuxSyscalls
 
     require_args(opts, "run", exactly=1)
@@ -41,37 +38,25 @@ def run(ctx: Context, opts: fl.Parsed) -> int:
         state = lifecycle.create(ctx, opts.args[0], bundle, create_opts)  # type: ignore[arg-type]
         _start_or_undo(ctx, state)
         return 0
-    sys = LinuxSyscalls()
     if not opts.bool("no_subreaper"):
-        sys.prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: the init re-parents to us
-    console_parent = console_child = -1
+        foreground.become_subreaper(LinuxSyscalls())  # the init re-parents to us
+    ours = theirs = -1
     config = lifecycle.load_config(os.path.abspath(bundle))
     if (config.get("process") or {}).get("terminal") and not opts.str("console_socket"):
-        import _socket
-
-        a, b = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
-        console_parent, console_child = a.detach(), b.detach()
+        ours, theirs = foreground.console_pair()
     try:
         state = lifecycle.create(
-            ctx, opts.args[0], bundle, create_opts, console_fd=console_child  # type: ignore[arg-type]
+            ctx, opts.args[0], bundle, create_opts, console_fd=theirs  # type: ignore[arg-type]
         )
     finally:
-        if console_child >= 0:
-            os.close(console_child)
-    master = -1
-    if console_parent >= 0:
-        from dockyard.runtime import console
-
-        master = console.recv_fd(console_parent)
-        os.close(console_parent)
-    _forward_signals(state.pid)
+        if theirs >= 0:
+            os.close(theirs)
+    master = foreground.receive_terminal(ours) if ours >= 0 else -1
+    foreground.forward_signals(state.pid)
     _start_or_undo(ctx, state)
     if master >= 0:
-        from dockyard.runtime import console
-
-        console.proxy(master)
-        os.close(master)
-    status = _wait_for(state.pid)
+        foreground.attach_terminal(master)
+    status = foreground.wait_for(state.pid)
     state.record_exit_status(status)
     if not opts.bool("keep"):
         lifecycle.delete(ctx, state, force=True)
@@ -86,30 +71,3 @@ def _start_or_undo(ctx: Context, state: ContainerState) -> None:
     except BaseException:
         lifecycle.delete(ctx, state, force=True)
         raise
-
-
-def _forward_signals(pid: int) -> None:
-    import _signal  # type: ignore[import-not-found]
-
-    def forward(signum: int, _frame: object) -> None:
-        try:
-            os.kill(pid, signum)
-        except ProcessLookupError:
-            pass
-
-    for signum in FORWARDED_SIGNALS:
-        _signal.signal(signum, forward)
-
-
-def _wait_for(pid: int) -> int:
-    """Reap children until ``pid`` exits; return its status the way a shell reports it."""
-    while True:
-        try:
-            done, status = os.waitpid(-1, 0)
-        except InterruptedError:
-            continue
-        except ChildProcessError:
-            return 255
-        if done == pid:
-            code = os.waitstatus_to_exitcode(status)
-            return code if code >= 0 else 128 - code

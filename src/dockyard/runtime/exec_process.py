@@ -1,9 +1,10 @@
 """The child side of ``exec``: enter a running container's namespaces and run a process.
 
-Forked from the runtime after the parent put it into the container's cgroups, it joins the
+Forked from the runtime, which moves it into the container's cgroups meanwhile, it joins the
 init's namespaces through /proc/<pid>/ns (user first, mount last; setns on the mount
 namespace also moves it to the container's root), forks once more for the PID namespace,
-prepares the process exactly as the init does and execs it.
+prepares the process exactly as the init does, and execs it once the runtime says ``go``
+(it is in the cgroups by then).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import os
 
 from dockyard.runtime import linux
-from dockyard.runtime.init import describe, preload
+from dockyard.runtime.channel import child_main, describe
+from dockyard.runtime.init import preload
 from dockyard.runtime.namespaces import JOIN_ORDER
 
 TYPE_CHECKING = False
@@ -31,21 +33,16 @@ def run_exec_child(
     console_fd: int,
     preserve_fds: int,
 ) -> NoReturn:
-    try:
+
+    def body() -> None:
         seccomp_filter = preload(config)
         _enter(sys, chan, init_pid, config)
         _prepare_and_exec(sys, chan, seccomp_filter, process_cfg, console_fd, preserve_fds)
-    except BaseException as exc:
-        try:
-            chan.send({"error": describe(exc)})
-        except OSError:
-            pass
-        os._exit(1)
-    os._exit(0)
+
+    child_main(chan, body)
 
 
 def _enter(sys: Syscalls, chan: Channel, init_pid: int, config: dict[str, Any]) -> None:
-    chan.recv("runtime")
     kinds = {ns.get("type") for ns in (config.get("linux") or {}).get("namespaces") or []}
     fds: list[tuple[str, int]] = []
     try:
@@ -97,7 +94,8 @@ def _prepare_and_exec(
             pass
     process.apply_identity(sys, proc_cfg, seccomp_filter)
     process.change_dir(cwd)
-    chan.send({"type": "ready"})
+    chan.send({"type": "prepared"})
+    chan.recv("runtime")  # "go": we are in the container's cgroups
     chan.close()
     try:
         process.execute(path, args, env, seccomp_filter, bool(proc_cfg.get("noNewPrivileges")))

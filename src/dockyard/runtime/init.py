@@ -19,6 +19,7 @@ import os
 
 from dockyard.errors import DockyardError
 from dockyard.runtime import hooks, linux
+from dockyard.runtime.channel import child_main, describe
 from dockyard.runtime.namespaces import NamespacePlan, bring_up_loopback, join
 
 TYPE_CHECKING = False
@@ -71,15 +72,6 @@ class InitOptions:
         }
 
 
-def describe(exc: BaseException) -> str:
-    if isinstance(exc, DockyardError):
-        return str(exc)
-    if isinstance(exc, OSError):
-        text = exc.strerror if exc.strerror and exc.errno else str(exc)
-        return f"{text}: {exc.filename}" if exc.filename else text
-    return f"{type(exc).__name__}: {exc}"
-
-
 def run_init(chan: Channel) -> NoReturn:
     """Entry of the child forked at the start of ``create``. Never returns.
 
@@ -88,22 +80,17 @@ def run_init(chan: Channel) -> NoReturn:
     runtime validates the config and makes the cgroups; then it waits for ``go``, which
     carries the config and the :class:`InitOptions`.
     """
-    try:
+
+    def body() -> None:
         from dockyard.runtime.syscalls import LinuxSyscalls
 
         sys = LinuxSyscalls()
         preload_modules()
         go = chan.recv("runtime")
-        if go.get("type") != "go":
-            os._exit(1)
-        _stage1(sys, chan, go["config"], InitOptions.from_dict(go["opts"]))
-    except BaseException as exc:
-        try:
-            chan.send({"error": describe(exc)})
-        except OSError:
-            pass
-        os._exit(1)
-    os._exit(0)
+        if go.get("type") == "go":
+            _stage1(sys, chan, go["config"], InitOptions.from_dict(go["opts"]))
+
+    child_main(chan, body)
 
 
 def _stage1(sys: Syscalls, chan: Channel, config: dict[str, Any], opts: InitOptions) -> None:

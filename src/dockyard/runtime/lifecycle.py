@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from dockyard.runtime.cgroups import Manager
     from dockyard.runtime.context import Context
+    from dockyard.runtime.log import Logger
 
 
 class CreateOptions:
@@ -42,10 +43,14 @@ class CreateOptions:
         self.preserve_fds = preserve_fds
 
 
-def load_config(bundle: str) -> dict[str, Any]:
-    from dockyard.oci.runtime_spec import load_bundle
+def load_config(bundle: str, log: Logger | None = None) -> dict[str, Any]:
+    """The bundle's validated config.json; what runc would warn about goes to ``log``."""
+    from dockyard.oci.runtime_spec import load_bundle_with_warnings
 
-    config: dict[str, Any] = load_bundle(bundle)
+    config, warnings = load_bundle_with_warnings(bundle)
+    if log is not None:
+        for warning in warnings:
+            log.warning(warning)
     return config
 
 
@@ -87,7 +92,7 @@ def create(
     manager: Manager | None = None
     init_pid = warmup = -1
     try:
-        config = load_config(bundle)
+        config = load_config(bundle, ctx.log)
         _check_console(config, console_fd, opts)
         state = store.reserve(
             container_id,
