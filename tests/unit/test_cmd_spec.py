@@ -11,7 +11,7 @@ import pytest
 
 from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
 from dockyard.oci import jsonio
-from dockyard.oci.runtime_spec import default_spec
+from dockyard.oci.default_spec import default_spec
 from dockyard.runtime import cmd_spec
 from dockyard.runtime import flags as fl
 from dockyard.runtime.context import Context

@@ -11,8 +11,8 @@ import pytest
 
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.oci import jsonio
+from dockyard.oci.default_spec import default_spec
 from dockyard.oci.runtime_spec import (
-    default_spec,
     load_bundle,
     load_bundle_with_warnings,
     validate,

@@ -10,7 +10,8 @@ import os
 
 from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
 from dockyard.oci import jsonio
-from dockyard.oci.runtime_spec import CONFIG_FILE, default_spec
+from dockyard.oci.default_spec import default_spec
+from dockyard.oci.runtime_spec import CONFIG_FILE
 from dockyard.runtime import flags as fl
 
 TYPE_CHECKING = False

@@ -77,28 +77,19 @@ def _prepare_and_exec(
 ) -> NoReturn:
     from dockyard.runtime import console, process
 
-    env = process.environment(proc_cfg)
-    cwd = proc_cfg.get("cwd") or "/"
-    process.change_dir(cwd)
-    args = list(proc_cfg.get("args") or [])
-    path = process.lookup_executable(args[0], env, cwd)
-    process.apply_limits(proc_cfg)
+    resolved = process.resolve(proc_cfg, seccomp_filter, preserve_fds)
     if proc_cfg.get("terminal"):
         console.setup_pty(console_fd)
     elif console_fd >= 0:
         os.close(console_fd)
-    for fd in range(3, 3 + preserve_fds):
-        try:
-            os.set_inheritable(fd, True)
-        except OSError:
-            pass
     process.apply_identity(sys, proc_cfg, seccomp_filter)
-    process.change_dir(cwd)
+    process.change_dir(resolved.cwd)
     chan.send({"type": "prepared"})
     chan.recv("runtime")  # "go": we are in the container's cgroups
     chan.close()
     try:
-        process.execute(path, args, env, seccomp_filter, bool(proc_cfg.get("noNewPrivileges")))
+        nnp = bool(proc_cfg.get("noNewPrivileges"))
+        process.execute(resolved.path, resolved.args, resolved.env, seccomp_filter, nnp)
     except BaseException as exc:
         os.write(2, f"dockyard-runc exec: {describe(exc)}\n".encode())
     os._exit(127)

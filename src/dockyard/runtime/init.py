@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from typing import Any, NoReturn
 
     from dockyard.runtime.channel import Channel
+    from dockyard.runtime.process import Resolved
     from dockyard.runtime.syscalls import Syscalls
 
 
@@ -189,17 +190,6 @@ def _wait_for_cgroups(chan: Channel) -> None:
     chan.recv("runtime")
 
 
-class Prepared:
-    """The process, resolved inside the container, ready for execve."""
-
-    def __init__(self, path: str, args: list[str], env: dict[str, str], cwd: str, seccomp: Any) -> None:
-        self.path = path
-        self.args = args
-        self.env = env
-        self.cwd = cwd
-        self.seccomp = seccomp
-
-
 def setup_container(
     sys: Syscalls,
     chan: Channel,
@@ -207,7 +197,7 @@ def setup_container(
     opts: InitOptions,
     plan: NamespacePlan,
     seccomp_filter: Any = None,
-) -> Prepared:
+) -> Resolved:
     """Everything between entering the namespaces and ``ready``: root, hooks, host name,
     sysctls, masked paths, the terminal; then resolve the process. Every privileged step
     goes through ``sys``."""
@@ -268,14 +258,4 @@ def setup_container(
         console.setup_pty(opts.console_fd, sys if new_mount_ns else None)
     if new_mount_ns:
         rootfs.finalize_rootfs(sys, config)
-    env = process.environment(proc_cfg)
-    process.change_dir(cwd)
-    args = list(proc_cfg.get("args") or [])
-    path = process.lookup_executable(args[0], env, cwd)
-    process.apply_limits(proc_cfg)
-    for fd in range(3, 3 + opts.preserve_fds):
-        try:
-            os.set_inheritable(fd, True)
-        except OSError:
-            pass
-    return Prepared(path, args, env, cwd, seccomp_filter)
+    return process.resolve(proc_cfg, seccomp_filter, opts.preserve_fds)

@@ -126,3 +126,31 @@ def execute(path: str, args: list[str], env: dict[str, str], seccomp_filter: Any
     if seccomp_filter is not None and nnp:
         seccomp_filter.load()
     os.execve(path, args, env)
+
+
+class Resolved:
+    """The process, resolved inside the container, ready for execve."""
+
+    def __init__(self, path: str, args: list[str], env: dict[str, str], cwd: str, seccomp: Any) -> None:
+        self.path = path
+        self.args = args
+        self.env = env
+        self.cwd = cwd
+        self.seccomp = seccomp
+
+
+def resolve(process: dict[str, Any], seccomp_filter: Any, preserve_fds: int) -> Resolved:
+    """Inside the container, still privileged: environment, working directory, the
+    executable, rlimits and oom_score_adj, and the extra fds to pass on (3..3+N-1)."""
+    env = environment(process)
+    cwd = process.get("cwd") or "/"
+    change_dir(cwd)
+    args = list(process.get("args") or [])
+    path = lookup_executable(args[0], env, cwd)
+    apply_limits(process)
+    for fd in range(3, 3 + preserve_fds):
+        try:
+            os.set_inheritable(fd, True)
+        except OSError:
+            pass
+    return Resolved(path, args, env, cwd, seccomp_filter)

@@ -43,40 +43,18 @@ class Mount:
         return f"Mount({self.mountpoint!r}, {self.root!r}, v{self.version}, {self.controllers})"
 
 
-def _unescape(field: str) -> str:
-    """mountinfo escapes space, tab, newline and backslash as \\ooo."""
-    if "\\" not in field:
-        return field
-    out = []
-    i = 0
-    while i < len(field):
-        if field[i] == "\\" and field[i + 1 : i + 4].isdigit() and i + 3 < len(field):
-            out.append(chr(int(field[i + 1 : i + 4], 8)))
-            i += 4
-        else:
-            out.append(field[i])
-            i += 1
-    return "".join(out)
-
-
 def parse_mountinfo(text: str) -> list[Mount]:
     """The cgroup and cgroup2 mounts listed in a mountinfo document, in order."""
+    from dockyard.runtime import mountinfo
+
     mounts = []
-    for line in text.splitlines():
-        left, sep, right = line.partition(" - ")
-        if not sep:
-            continue
-        fields = left.split()
-        rest = right.split()
-        if len(fields) < 5 or len(rest) < 3:
-            continue
-        fstype = rest[0]
-        if fstype == "cgroup2":
-            mounts.append(Mount(_unescape(fields[4]), _unescape(fields[3]), 2, []))
-        elif fstype == "cgroup":
-            opts = rest[2].split(",")
+    for entry in mountinfo.parse(text):
+        if entry.fstype == "cgroup2":
+            mounts.append(Mount(entry.mountpoint, entry.root, 2, []))
+        elif entry.fstype == "cgroup":
+            opts = entry.super_options.split(",")
             ctrls = [o for o in opts if o in V1_CONTROLLERS or o.startswith("name=")]
-            mounts.append(Mount(_unescape(fields[4]), _unescape(fields[3]), 1, ctrls))
+            mounts.append(Mount(entry.mountpoint, entry.root, 1, ctrls))
     return mounts
 
 
