@@ -19,8 +19,10 @@ def run(ctx: Context, opts: fl.Parsed) -> int:
     from dockyard.runtime import lifecycle
     from dockyard.runtime.signals import parse_signal
 
-    if not 1 <= len(opts.args) <= 2:
-        raise InvalidArgument('"kill" requires a minimum of 1 and a maximum of 2 argument(s)')
+    if not opts.args:
+        raise InvalidArgument('dockyard-runc: "kill" requires a minimum of 1 argument(s)')
+    if len(opts.args) > 2:
+        raise InvalidArgument('dockyard-runc: "kill" requires a maximum of 2 argument(s)')
     sig = parse_signal(opts.args[1]) if len(opts.args) == 2 else 15
     lifecycle.signal(load(ctx, opts, "kill"), sig, opts.bool("all"))
     return 0

@@ -77,7 +77,7 @@ def run(ctx: Context, opts: fl.Parsed) -> int:
         return 0
     fmt = opts.str("format")
     if fmt == "json":
-        sys.stdout.write(jsonio.dumps(entries) + "\n")
+        sys.stdout.write((jsonio.dumps(entries) if entries else "null") + "\n")  # Go's nil slice
     elif fmt == "table":
         sys.stdout.write(table(entries))
     else:

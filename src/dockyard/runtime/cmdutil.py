@@ -15,13 +15,13 @@ def require_args(opts: Parsed, verb: str, exactly: int | None = None, minimum: i
     """runc's wording: '"start" requires exactly 1 argument(s)'."""
     count = len(opts.args)
     if exactly is not None and count != exactly:
-        raise InvalidArgument(f'"{verb}" requires exactly {exactly} argument(s)')
+        raise InvalidArgument(f'dockyard-runc: "{verb}" requires exactly {exactly} argument(s)')
     if minimum is not None and count < minimum:
-        raise InvalidArgument(f'"{verb}" requires a minimum of {minimum} argument(s)')
+        raise InvalidArgument(f'dockyard-runc: "{verb}" requires a minimum of {minimum} argument(s)')
 
 
 def load(ctx: Context, opts: Parsed, verb: str) -> ContainerState:
     """The container named by the first positional argument."""
     if not opts.args:
-        raise InvalidArgument(f'"{verb}" requires a minimum of 1 argument(s)')
+        raise InvalidArgument(f'dockyard-runc: "{verb}" requires a minimum of 1 argument(s)')
     return StateStore(ctx.root).load(opts.args[0])
