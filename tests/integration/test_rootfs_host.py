@@ -153,13 +153,13 @@ def test_standard_mounts_pivot_and_finalize(busybox: Path, tmp_path: Path) -> No
     assert mounts["/etc/hosts"].optional == []  # rprivate
     # /evil -> <host path>: followed inside the rootfs (into the container's /tmp tmpfs)
     assert mounts[f"{secret}/x"].fstype == "tmpfs"
-    # cgroup v1: a tmpfs with read-only binds of our own cgroups
+    # cgroup v1: a tmpfs with read-only binds of our own cgroups (v1 ones only, as runc 1.1)
     cg = mounts["/sys/fs/cgroup"]
     assert (cg.fstype, cg.options) == ("tmpfs", "rw,nosuid,nodev,noexec,relatime")
     host_cg = {
         e.mountpoint.rsplit("/", 1)[1]
         for e in mountinfo.read()
-        if e.fstype in ("cgroup", "cgroup2") and e.mountpoint.startswith("/sys/fs/cgroup/")
+        if e.fstype == "cgroup" and e.mountpoint.startswith("/sys/fs/cgroup/")
     }
     assert host_cg <= set(got["cgroups"])
     for name in host_cg:

@@ -1,7 +1,8 @@
 """Mount the cgroup file systems for a ``"type": "cgroup"`` entry of the config's mounts.
 
-cgroup v1 (and hybrid hosts): a tmpfs at the destination with one directory per host
-hierarchy, named as on the host (``memory``, ``cpu,cpuacct``, ``systemd``, ``unified``).
+cgroup v1 (and hybrid hosts): a tmpfs at the destination with one directory per host v1
+hierarchy, named as on the host (``memory``, ``cpu,cpuacct``, ``systemd``); like runc 1.1, a
+hybrid host's cgroup2 ``unified`` mount is left out (the container still joins it).
 Without a cgroup namespace each is a bind mount of the container's own cgroup directory
 (from ``cgroup_paths``, else this process's /proc/self/cgroup) with the entry's flags
 (usually ro, nosuid, nodev, noexec); with one, a fresh ``cgroup``/``cgroup2`` mount, whose
@@ -108,6 +109,7 @@ def mount_cgroups(p: _Preparer, m: Mount, dest: str) -> None:
     if not any(not h.v2 for h in hierarchies):
         _mount_v2(p, m, dest, hierarchies[0] if hierarchies else None)
         return
+    hierarchies = [h for h in hierarchies if not h.v2]  # runc 1.1 mounts v1 ones only
     p.mkdir(m, dest)
     p.mount(m, "tmpfs", dest, "tmpfs", CGROUP_FLAGS, "mode=755", " (tmpfs)")
     p.propagate(m, dest)
@@ -116,11 +118,9 @@ def mount_cgroups(p: _Preparer, m: Mount, dest: str) -> None:
         p.mkdir(m, sub)
         if p.cgroup_ns:
             flags = CGROUP_FLAGS | (m.opts.flags & L.MS_RDONLY)
-            if h.v2:
-                p.mount(m, "cgroup2", sub, "cgroup2", flags, None, f" ({h.name})")
-            else:
-                data = ",".join(h.controllers)
-                p.mount(m, "cgroup", sub, "cgroup", flags, data, f" ({h.name})")
+            data = ",".join(h.controllers)
+            source = "systemd" if data == "name=systemd" else "cgroup"  # as runc names it
+            p.mount(m, source, sub, "cgroup", flags, data, f" ({h.name})")
         else:
             src = container_dir(h, p.cgroup_paths)
             p.mount(m, src, sub, None, L.MS_BIND | L.MS_REC, None, f" ({h.name}: bind {src})")

@@ -8,6 +8,7 @@ from dockyard.runtime.cmdutil import require_args
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from dockyard.runtime.context import Context
+    from dockyard.runtime.lifecycle import CreateOptions
 
 SUMMARY = "create a container"
 USAGE = "<container-id>"
@@ -26,10 +27,11 @@ FLAGS = [
 ]
 
 
-def create_options(opts: fl.Parsed) -> object:
+def create_options(opts: fl.Parsed, verb: str = "create") -> CreateOptions:
     from dockyard.runtime.lifecycle import CreateOptions
 
     return CreateOptions(
+        verb=verb,
         pid_file=opts.str("pid_file"),
         console_socket=opts.str("console_socket"),
         no_pivot=opts.bool("no_pivot"),
@@ -43,5 +45,5 @@ def run(ctx: Context, opts: fl.Parsed) -> int:
 
     require_args(opts, "create", exactly=1)
     bundle = opts.str("bundle") or "."
-    lifecycle.create(ctx, opts.args[0], bundle, create_options(opts))  # type: ignore[arg-type]
+    lifecycle.create(ctx, opts.args[0], bundle, create_options(opts))
     return 0

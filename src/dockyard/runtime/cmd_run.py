@@ -32,10 +32,10 @@ def run(ctx: Context, opts: fl.Parsed) -> int:
     detach = opts.bool("detach")
     if detach and opts.bool("keep"):
         raise InvalidArgument("--detach and --keep cannot both be set")
-    create_opts = create_options(opts)
+    create_opts = create_options(opts, "run")
     bundle = opts.str("bundle") or "."
     if detach:
-        state = lifecycle.create(ctx, opts.args[0], bundle, create_opts)  # type: ignore[arg-type]
+        state = lifecycle.create(ctx, opts.args[0], bundle, create_opts)
         _start_or_undo(ctx, state)
         return 0
     if not opts.bool("no_subreaper"):
@@ -46,7 +46,7 @@ def run(ctx: Context, opts: fl.Parsed) -> int:
         ours, theirs = foreground.console_pair()
     try:
         state = lifecycle.create(
-            ctx, opts.args[0], bundle, create_opts, console_fd=theirs  # type: ignore[arg-type]
+            ctx, opts.args[0], bundle, create_opts, console_fd=theirs
         )
     finally:
         if theirs >= 0:

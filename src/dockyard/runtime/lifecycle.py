@@ -35,7 +35,9 @@ class CreateOptions:
         no_pivot: bool = False,
         no_new_keyring: bool = False,
         preserve_fds: int = 0,
+        verb: str = "create",
     ) -> None:
+        self.verb = verb  # names the command in errors: "runc run failed: ..."
         self.pid_file = pid_file
         self.console_socket = console_socket
         self.no_pivot = no_pivot
@@ -112,7 +114,7 @@ def create(
         if own_console:
             os.close(console_fd)
             own_console = False
-        init_pid = _drive_init(parent, child, state, config, config.get("linux") or {}, manager)
+        init_pid = _drive_init(parent, child, state, config, manager, opts.verb)
         state.data.update({"pid": init_pid, "pid_start": st.process_start_time(init_pid), "complete": True})
         state.save()
         if opts.pid_file:
@@ -160,7 +162,9 @@ def _make_cgroups(state: st.ContainerState, config: dict[str, Any]) -> tuple[Man
         state.save()
         resources = linux_cfg.get("resources") or {}
         # v2 device rules would need eBPF; v1 gets runc's default allow rules
-        manager.set(with_default_devices(resources) if manager.version == 1 else resources)
+        if manager.version == 1:
+            resources = with_default_devices(resources, linux_cfg.get("devices"))
+        manager.set(resources)
     except BaseException:
         if warmup > 0:
             os.waitpid(warmup, 0)
@@ -192,12 +196,13 @@ def _drive_init(
     child: int,
     state: st.ContainerState,
     config: dict[str, Any],
-    linux_cfg: dict[str, Any],
     manager: Manager,
+    verb: str,
 ) -> int:
     """Answer the init's requests until it is ready; return the init's pid."""
     from dockyard.runtime.namespaces import write_id_maps
 
+    linux_cfg = config.get("linux") or {}
     init_pid = -1
     # With a PID namespace the intermediate process sends "pid" while the init it forked
     # already runs: the init's own messages can arrive first. They wait until the pid is
@@ -207,7 +212,7 @@ def _drive_init(
         msg = early.pop(0) if early and init_pid > 0 else chan.recv()
         kind = msg.get("type")
         if "error" in msg:
-            raise Internal(f"runc create failed: unable to start container process: {msg['error']}")
+            raise Internal(f"runc {verb} failed: unable to start container process: {msg['error']}")
         if init_pid < 0 and kind not in ("userns", "pid"):
             early.append(msg)
             continue
@@ -232,7 +237,7 @@ def _drive_init(
                 hooks.run_hooks(config, "createRuntime", hook_state)
             except Internal as exc:
                 chan.send({"type": "abort"})
-                raise Internal(f"runc create failed: {exc}") from None
+                raise Internal(f"runc {verb} failed: {exc}") from None
             chan.send({"type": "continue"})
         elif kind == "ready":
             return init_pid

@@ -182,7 +182,7 @@ class ContainerState:
         }
         annotations = self.config.get("annotations")
         if annotations:
-            state["annotations"] = annotations
+            state["annotations"] = dict(sorted(annotations.items()))  # as Go encodes a map
         state["owner"] = ""
         exit_status = self.exit_status() if status == STOPPED else None
         if exit_status is not None:
@@ -200,7 +200,7 @@ class ContainerState:
         }
         annotations = self.config.get("annotations")
         if annotations:
-            state["annotations"] = annotations
+            state["annotations"] = dict(sorted(annotations.items()))  # as Go encodes a map
         return state
 
 
