@@ -278,7 +278,8 @@ def test_hook_failure_names_phase_and_index(tmp_path: Path) -> None:
 
 def test_hook_timeout_message() -> None:
     config = {"hooks": {"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "5"], "timeout": 1}]}}
-    with pytest.raises(Exception, match=r"error running createRuntime hook #0: /bin/sleep: timed out after 1s"):
+    message = r"error running createRuntime hook #0: /bin/sleep: hook ran past specified timeout of 1\.0s"
+    with pytest.raises(Exception, match=message):
         hooks.run_hooks(config, "createRuntime", {"id": "c1"})
 
 

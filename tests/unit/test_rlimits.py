@@ -68,7 +68,8 @@ def test_parse() -> None:
     [
         ({"type": "RLIMIT_FOO", "soft": 1, "hard": 1}, r"\[0\].type: unknown rlimit type 'RLIMIT_FOO'"),
         ({"type": "RLIMIT_CPU", "soft": -1, "hard": 1}, r"\[0\].soft: must be an integer"),
-        ({"type": "RLIMIT_CPU", "soft": 1}, r"\[0\].hard: must be an integer"),
+        ({"type": "RLIMIT_CPU", "soft": "1", "hard": 1}, r"\[0\].soft: must be an integer"),
+        ({"type": "RLIMIT_CPU", "soft": 1}, "soft limit 1 is above the hard limit 0"),
         ({"type": "RLIMIT_CPU", "soft": 2, "hard": 1}, "soft limit 2 is above the hard limit 1"),
         ({"type": "RLIMIT_CPU", "soft": 1 << 64, "hard": 1 << 64}, "soft: must be"),
     ],
@@ -78,10 +79,38 @@ def test_parse_errors(entry: dict[str, object], message: str) -> None:
         rlimits.parse([entry])
 
 
-def test_parse_duplicate() -> None:
-    entry = {"type": "RLIMIT_CPU", "soft": 1, "hard": 1}
-    with pytest.raises(InvalidArgument, match=r"\[1\].type: duplicate rlimit type RLIMIT_CPU"):
-        rlimits.parse([entry, entry])
+def test_parse_like_runc() -> None:
+    """runc 1.1: a repeated type is applied again (in order, the last wins); a missing or
+    null soft or hard limit is 0."""
+    got = rlimits.parse(
+        [
+            {"type": "RLIMIT_NOFILE", "soft": 1000, "hard": 1000},
+            {"type": "RLIMIT_NOFILE", "soft": 100, "hard": 200},
+            {"type": "RLIMIT_CORE", "hard": 5},
+            {"type": "RLIMIT_CPU", "soft": None, "hard": None},
+        ]
+    )
+    assert got == [
+        ("RLIMIT_NOFILE", 7, 1000, 1000),
+        ("RLIMIT_NOFILE", 7, 100, 200),
+        ("RLIMIT_CORE", 4, 0, 5),
+        ("RLIMIT_CPU", 0, 0, 0),
+    ]
+
+
+def test_apply_repeated_type_last_wins() -> None:
+    def child() -> tuple[int, int]:
+        rlimits.apply(
+            [
+                {"type": "RLIMIT_NOFILE", "soft": 1000, "hard": 1000},
+                {"type": "RLIMIT_NOFILE", "soft": 100, "hard": 200},
+            ]
+        )
+        return rlimits.current(resource.RLIMIT_NOFILE)
+
+    if rlimits.current(resource.RLIMIT_NOFILE)[1] < 1000:
+        pytest.skip("RLIMIT_NOFILE hard limit is below 1000 here")
+    assert in_child(child) == "ok (100, 200)"
 
 
 def test_apply_lowers_limits_in_child() -> None:

@@ -332,9 +332,9 @@ def _linux(linux: dict[str, Any], where: str) -> set[str]:
 
 
 def _device(d: dict[str, Any], where: str) -> None:
-    # runc: a relative path is under the container's /, a missing major or minor is 0
-    if not _str(_required(d, "path", where), f"{where}.path"):
-        _fail(f"{where}.path", "must not be empty")
+    # runc: a relative path is under the container's /, a missing major or minor is 0, and
+    # an entry without a path only feeds the device cgroup
+    _opt(d, "path", _str, where)
     _one_of(_required(d, "type", where), f"{where}.type", ("c", "b", "u", "p"), "device type")
     _ints(d, where, _I64, "major", "minor")
     _ints(d, where, _U32, "fileMode", "uid", "gid")

@@ -6,6 +6,12 @@ not a bind mount of the host. The default devices (null, zero, full, random, ura
 ``linux.devices`` in order. Nodes are made with mknod; in a user namespace (where mknod
 gives EPERM) an empty file is bound over by the host's node of the same path instead, and
 a plain EPERM from mknod falls back to the same. Paths are resolved inside the rootfs.
+
+As runc 1.1: a relative ``path`` is taken from the rootfs' top (``dev/foo`` is /dev/foo,
+``foo`` is /foo), an entry without a path makes no node, a missing ``major`` or ``minor``
+is 0, a default device is replaced only by an entry with exactly its path string
+(``/dev//null`` does not replace /dev/null, and then finds it already made), and a node
+that exists already is left alone (the first entry for a path wins).
 """
 
 from __future__ import annotations
@@ -68,10 +74,10 @@ DEV_SYMLINKS = (
 )
 
 
-def _int(entry: dict[str, Any], key: str, where: str, default: int | None = None) -> int:
-    value = entry.get(key, default)
+def _int(entry: dict[str, Any], key: str, where: str, default: int = 0) -> int:
+    value = entry.get(key)
     if value is None:
-        raise InvalidArgument(f"{where}.{key}: required")
+        return default
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise InvalidArgument(f"{where}.{key}: must be a non-negative integer")
     return value
@@ -81,27 +87,29 @@ def parse_devices(entries: list[dict[str, Any]] | None) -> list[Device]:
     """The default devices not overridden by path, then ``linux.devices`` validated."""
     result: list[Device] = []
     given: list[Device] = []
+    paths: set[str] = set()
     for i, entry in enumerate(entries or []):
         where = f"linux.devices[{i}]"
         if not isinstance(entry, dict):
             raise InvalidArgument(f"{where}: must be an object")
         path = entry.get("path")
-        if not isinstance(path, str) or not path.startswith("/"):
-            raise InvalidArgument(f"{where}.path: must be an absolute path")
+        if path is None:
+            path = ""
+        if not isinstance(path, str):
+            raise InvalidArgument(f"{where}.path: must be a string")
         kind = entry.get("type")
         if kind not in ("c", "b", "u", "p"):
             raise InvalidArgument(f"{where}.type: must be one of c, b, u, p (got {kind!r})")
-        if kind == "p":
-            major = _int(entry, "major", where, 0)
-            minor = _int(entry, "minor", where, 0)
-        else:
-            major = _int(entry, "major", where)
-            minor = _int(entry, "minor", where)
+        major = _int(entry, "major", where)
+        minor = _int(entry, "minor", where)
         mode = _int(entry, "fileMode", where, 0o666) & 0o7777
-        uid = _int(entry, "uid", where, 0)
-        gid = _int(entry, "gid", where, 0)
-        given.append(Device(os.path.normpath(path), kind, major, minor, mode, uid, gid))
-    paths = {d.path for d in given}
+        uid = _int(entry, "uid", where)
+        gid = _int(entry, "gid", where)
+        if not path:
+            continue  # runc: only there for the device cgroup, no node to make
+        paths.add(path)
+        absolute = path if path.startswith("/") else "/" + path  # resolved in the rootfs later
+        given.append(Device(absolute, kind, major, minor, mode, uid, gid))
     result.extend(d for d in DEFAULT_DEVICES if d.path not in paths)
     result.extend(given)
     return result

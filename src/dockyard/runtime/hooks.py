@@ -3,6 +3,15 @@
 prestart, createRuntime and poststart run in the runtime's namespaces, createContainer and
 startContainer in the container's. A failing hook before the user process starts fails
 the operation; a failing poststart or poststop hook is logged only (runtime spec).
+
+Working directory, as runc 1.1: runc chdirs into the bundle for create and run, and runs
+prestart, createRuntime and poststart from there; createContainer runs in its init, whose
+working directory is the rootfs. So those hooks start in the bundle (the rootfs for
+createContainer), and a relative ``path`` is resolved there; startContainer and poststop
+keep the caller's working directory (runc delete's is its caller's).
+
+Timeouts: ``timeout`` is in seconds; 0 or less fails at once ("hook ran past specified
+timeout of 0.0s", as runc, whose timer has then already fired).
 """
 
 from __future__ import annotations
@@ -32,15 +41,29 @@ def run_hooks(config: dict[str, Any], phase: str, state: dict[str, Any]) -> None
     if not hooks:
         return
     payload = jsonio.dumps(state).encode()
+    cwd = hook_cwd(config, phase, state)
     for index, hook in enumerate(hooks):
         try:
-            run_hook(hook, payload)
+            run_hook(hook, payload, cwd)
         except Internal as exc:
             raise Internal(f"error running {phase} hook #{index}: {exc}") from None
 
 
-def run_hook(hook: dict[str, Any], payload: bytes) -> None:
-    """fork+exec one hook, feed ``payload`` on stdin, wait with its timeout."""
+def hook_cwd(config: dict[str, Any], phase: str, state: dict[str, Any]) -> str | None:
+    """Where runc's process is when it runs ``phase`` hooks; None: keep the current one."""
+    bundle = state.get("bundle")
+    if not isinstance(bundle, str) or not bundle:
+        return None
+    if phase in ("prestart", "createRuntime", "poststart"):
+        return bundle
+    if phase == "createContainer":
+        root = (config.get("root") or {}).get("path")
+        return os.path.join(bundle, root) if isinstance(root, str) and root else None
+    return None
+
+
+def run_hook(hook: dict[str, Any], payload: bytes, cwd: str | None = None) -> None:
+    """fork+exec one hook in ``cwd``, feed ``payload`` on stdin, wait with its timeout."""
     path = hook["path"]
     args = hook.get("args") or [path]
     env = hook.get("env") or []
@@ -55,6 +78,12 @@ def run_hook(hook: dict[str, Any], payload: bytes) -> None:
             os.dup2(err_w, 1)
             os.dup2(err_w, 2)
             os.setsid()
+            if cwd is not None:
+                try:
+                    os.chdir(cwd)
+                except OSError as exc:
+                    os.write(2, f"chdir {cwd}: {exc.strerror}".encode())
+                    os._exit(127)
             os.execve(path, args, env_map)
         except OSError as exc:
             os.write(2, f"exec {path}: {exc.strerror}".encode())
@@ -75,7 +104,7 @@ def run_hook(hook: dict[str, Any], payload: bytes) -> None:
     finally:
         os.close(err_r)
     if status is None:
-        raise Internal(f"{path}: timed out after {timeout}s")
+        raise Internal(f"{path}: hook ran past specified timeout of {float(timeout or 0):.1f}s")
     if status != 0:
         detail = f": {output.splitlines()[-1]}" if output else ""
         raise Internal(f"{path}: exit status {status}{detail}")
@@ -94,8 +123,14 @@ def _drain(fd: int, chunks: list[bytes]) -> None:
 
 
 def _wait(pid: int, timeout: int | None, poll: Callable[[], None]) -> int | None:
-    """waitpid with an optional timeout; on timeout kill the hook's group and return None."""
-    deadline = None if not timeout else time.monotonic() + timeout
+    """waitpid with an optional timeout; on timeout kill the hook's group and return None.
+
+    A timeout of 0 or less has run out before the first look.
+    """
+    if timeout is not None and timeout <= 0:
+        _kill(pid)
+        return None
+    deadline = None if timeout is None else time.monotonic() + timeout
     delay = 0.001
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
@@ -103,11 +138,16 @@ def _wait(pid: int, timeout: int | None, poll: Callable[[], None]) -> int | None
             return os.waitstatus_to_exitcode(status)
         poll()
         if deadline is not None and time.monotonic() >= deadline:
-            try:
-                os.killpg(pid, 9)
-            except OSError:
-                os.kill(pid, 9)
-            os.waitpid(pid, 0)
+            _kill(pid)
             return None
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
+
+
+def _kill(pid: int) -> None:
+    """SIGKILL the hook's process group (or the hook alone before its setsid) and reap it."""
+    try:
+        os.killpg(pid, 9)
+    except OSError:
+        os.kill(pid, 9)
+    os.waitpid(pid, 0)

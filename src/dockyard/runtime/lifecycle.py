@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 
-from dockyard.errors import FailedPrecondition, Internal, InvalidArgument
+from dockyard.errors import FailedPrecondition, Internal, InvalidArgument, NotFound
 from dockyard.runtime import hooks
 from dockyard.runtime import state as st
 from dockyard.runtime.channel import Channel
@@ -77,6 +77,14 @@ def create(
 
     bundle = os.path.abspath(bundle)
     st.validate_id(container_id)
+    if opts.pid_file:
+        opts.pid_file = os.path.abspath(opts.pid_file)
+    if opts.console_socket:
+        opts.console_socket = os.path.abspath(opts.console_socket)
+    try:  # as runc: hooks with relative paths, and their working directory, are the bundle's
+        os.chdir(bundle)
+    except OSError as exc:
+        raise NotFound(f"chdir {bundle}: {exc.strerror}") from None
     own_console = False
     if opts.console_socket:  # before the fork: the init inherits the connection
         from dockyard.runtime import console

@@ -54,13 +54,16 @@ def _show(value: int) -> str:
 
 
 def parse(rlimits: object, what: str = "process.rlimits") -> list[tuple[str, int, int, int]]:
-    """Validate ``process.rlimits``: ``[(type, resource, soft, hard)]`` in the given order."""
+    """Validate ``process.rlimits``: ``[(type, resource, soft, hard)]`` in the given order.
+
+    As runc: a type may repeat (each entry is applied in order, so the last wins) and a
+    missing (or null) ``soft`` or ``hard`` is 0.
+    """
     if rlimits is None:
         return []
     if not isinstance(rlimits, list):
         raise InvalidArgument(f"{what}: must be a list")
     result = []
-    seen: set[str] = set()
     for i, entry in enumerate(rlimits):
         w = f"{what}[{i}]"
         if not isinstance(entry, dict):
@@ -68,12 +71,11 @@ def parse(rlimits: object, what: str = "process.rlimits") -> list[tuple[str, int
         kind = entry.get("type")
         if not isinstance(kind, str) or kind not in RLIMITS:
             raise InvalidArgument(f"{w}.type: unknown rlimit type {kind!r}")
-        if kind in seen:
-            raise InvalidArgument(f"{w}.type: duplicate rlimit type {kind}")
-        seen.add(kind)
         limits = []
         for key in ("soft", "hard"):
             value = entry.get(key)
+            if value is None:
+                value = 0
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= RLIM_INFINITY:
                 raise InvalidArgument(f"{w}.{key}: must be an integer from 0 to {RLIM_INFINITY}")
             limits.append(value)

@@ -3,12 +3,16 @@
 Two steps, so the validation can be tested without the library or a kernel:
 
 * :func:`parse` checks the section and returns a :class:`Plan` (pure data, errors name the
-  field);
+  field), or None when the section asks for no filter;
 * :func:`compile_filter` builds the libseccomp filter from it. Syscall names libseccomp does
   not know are skipped (listed in ``Filter.skipped``), as runc does, so one profile works
   across kernels and architectures. When several ``args`` of one entry share an index the
   entry becomes one rule per arg (any of them matches); otherwise one rule with all of them
   (all must match).
+
+As runc 1.1: no ``defaultAction`` and no ``syscalls`` is no filter at all (nothing else is
+checked); empty ``names`` add no rule; a missing arg ``index`` or ``value`` is 0; ``errnoRet``
+counts only for SCMP_ACT_ERRNO and SCMP_ACT_TRACE (SCMP_ACT_KILL with errnoRet 5 kills).
 
 Loading needs no_new_privs or CAP_SYS_ADMIN. libseccomp's own no_new_privs is switched off
 (``SCMP_FLTATR_CTL_NNP``): the caller sets it from ``process.noNewPrivileges``.
@@ -136,8 +140,13 @@ def _uint(value: object, what: str, limit: int = MAX_U64) -> int:
     return value
 
 
+def _zero(value: object) -> object:
+    """A missing or null number is 0 (Go's zero value, as runc reads it)."""
+    return 0 if value is None else value
+
+
 def action_value(name: object, errno_ret: object, what: str) -> int:
-    """The libseccomp action for OCI action ``name`` and optional ``errnoRet``."""
+    """The libseccomp action for OCI action ``name`` and ``errnoRet`` (ignored unless ERRNO/TRACE)."""
     if name == "SCMP_ACT_NOTIFY":
         raise NotImplementedYet(
             f"{what}: SCMP_ACT_NOTIFY is not supported (dockyard-runc has no seccomp agent)"
@@ -147,8 +156,6 @@ def action_value(name: object, errno_ret: object, what: str) -> int:
     if name in _WITH_DATA:
         data = EPERM if errno_ret is None else _uint(errno_ret, f"{what} errnoRet", 0xFFFF)
         return ACTIONS[name] | data
-    if errno_ret is not None:
-        raise InvalidArgument(f"{what}: errnoRet is only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE")
     return ACTIONS[name]
 
 
@@ -162,11 +169,11 @@ def _args(raw: object, what: str) -> list[tuple[int, int, int, int]]:
         w = f"{what}[{i}]"
         if not isinstance(arg, dict):
             raise InvalidArgument(f"{w}: must be an object")
-        index = _uint(arg.get("index"), f"{w}.index", 5)
+        index = _uint(_zero(arg.get("index")), f"{w}.index", 5)
         op = arg.get("op")
         if not isinstance(op, str) or op not in OPERATORS:
             raise InvalidArgument(f"{w}.op: unknown seccomp operator {op!r}")
-        value = _uint(arg.get("value"), f"{w}.value")
+        value = _uint(_zero(arg.get("value")), f"{w}.value")
         value_two = _uint(arg.get("valueTwo", 0), f"{w}.valueTwo")
         result.append((index, OPERATORS[op], value, value_two))
     return result
@@ -181,10 +188,17 @@ def _split(args: list[tuple[int, int, int, int]]) -> list[list[tuple[int, int, i
     return [[a] for a in args]
 
 
-def parse(config: object) -> Plan:
-    """Validate ``linux.seccomp`` and turn it into a :class:`Plan` (no libseccomp needed)."""
+def disabled(config: dict[str, Any]) -> bool:
+    """No default action and no rules: runc loads no filter at all (and checks nothing else)."""
+    return config.get("defaultAction") in (None, "") and not config.get("syscalls")
+
+
+def parse(config: object) -> Plan | None:
+    """Validate ``linux.seccomp`` into a :class:`Plan` (no libseccomp needed); None: no filter."""
     if not isinstance(config, dict):
         raise InvalidArgument(f"{_WHAT}: must be an object")
+    if disabled(config):
+        return None
     if config.get("listenerPath"):
         raise NotImplementedYet(
             f"{_WHAT}.listenerPath: seccomp user notification (SCMP_ACT_NOTIFY) is not supported"
@@ -214,9 +228,9 @@ def parse(config: object) -> Plan:
         w = f"{_WHAT}.syscalls[{i}]"
         if not isinstance(entry, dict):
             raise InvalidArgument(f"{w}: must be an object")
-        names = entry.get("names")
-        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-            raise InvalidArgument(f"{w}.names: must be a non-empty list of syscall names")
+        names = entry.get("names") or []
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise InvalidArgument(f"{w}.names: must be a list of syscall names")
         action = action_value(entry.get("action"), entry.get("errnoRet"), f"{w}.action")
         args = _args(entry.get("args"), f"{w}.args")
         if action == default:
@@ -385,6 +399,7 @@ def build(plan: Plan) -> Filter:
     return filt
 
 
-def compile_filter(config: dict[str, Any]) -> Filter:
-    """Validate and build the filter for ``linux.seccomp`` (the caller releases it)."""
-    return build(parse(config))
+def compile_filter(config: dict[str, Any]) -> Filter | None:
+    """Validate and build the filter for ``linux.seccomp`` (the caller releases it); None: none."""
+    plan = parse(config)
+    return None if plan is None else build(plan)
