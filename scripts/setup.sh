@@ -15,15 +15,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# Prefer a real interpreter over a pyenv shim (the shim adds ~150 ms to every start).
+# Debian's own python3.11 first: it is linked statically and starts ~2 ms faster than a
+# shared-library build (every runtime command is a fresh interpreter); never a pyenv shim.
 PY=""
-for cand in /root/.pyenv/versions/3.11*/bin/python3.11 /usr/bin/python3.11 /usr/bin/python3; do
-  if [ -x "$cand" ] && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+for cand in /usr/bin/python3.11 /usr/bin/python3 /root/.pyenv/versions/3.11*/bin/python3.11; do
+  if [ -x "$cand" ] && "$cand" -c 'import sys, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
     PY="$cand"; break
   fi
 done
-[ -n "$PY" ] || { echo "setup: no Python >= 3.11 found" >&2; exit 1; }
+[ -n "$PY" ] || { echo "setup: no Python >= 3.11 with venv found" >&2; exit 1; }
 
+# (Re)build the venv when it is missing or made from another interpreter.
+if [ -x .venv/bin/python ] && ! grep -qx "home = $(dirname "$PY")" .venv/pyvenv.cfg 2>/dev/null; then
+  rm -rf .venv
+fi
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
