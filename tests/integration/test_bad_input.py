@@ -99,7 +99,7 @@ def test_missing_bundle_dir(runtime: Runtime, make_bundle: BundleFactory, sessio
     bundle.io_dir.mkdir()
     gone = bundle.path / "gone"
     proc = runtime.call("create", "--bundle", str(gone), bundle.id, io_dir=bundle.io_dir)
-    runtime._track(bundle.id)
+    runtime.track(bundle.id)
     assert_failed(runtime, proc)
     assert_nothing_left(runtime, bundle.id, session_token)
 

@@ -351,7 +351,7 @@ def test_exec_tty_foreground(runtime: Runtime, sleeper: Bundle) -> None:
 
 def test_run_tty_foreground(runtime: Runtime, make_bundle: BundleFactory) -> None:
     bundle = make_bundle(["sh", "-c", TTY_SCRIPT], {"process": {"terminal": True}})
-    runtime._track(bundle.id)
+    runtime.track(bundle.id)
     argv = runtime.command("run", "--bundle", str(bundle.path), bundle.id)
     status, output = run_in_pty(argv, runtime.env)
     assert status == 5, output

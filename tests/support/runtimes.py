@@ -109,7 +109,7 @@ class Runtime:
             argv, proc.returncode, out_path.read_text(), err_path.read_text()
         )
 
-    def _track(self, cid: str) -> None:
+    def track(self, cid: str) -> None:
         if cid not in self.ids:
             self.ids.append(cid)
 
@@ -125,14 +125,14 @@ class Runtime:
         timeout: float | None = None,
     ) -> Proc:
         """``run --bundle B [flags] ID``; foreground unless ``detach``."""
-        self._track(cid)
+        self.track(cid)
         args = ["run", "--bundle", str(bundle.path), *flags]
         if detach:
             return self.call(*args, "--detach", cid, io_dir=bundle.io_dir, io_name=cid)
         return self.call(*args, cid, input=input, timeout=timeout)
 
     def create(self, cid: str, bundle: Bundle, *flags: str, pid_file: Path | None = None) -> Proc:
-        self._track(cid)
+        self.track(cid)
         extra = ["--pid-file", str(pid_file)] if pid_file else []
         args = ["create", "--bundle", str(bundle.path), *extra, *flags, cid]
         return self.call(*args, io_dir=bundle.io_dir, io_name=cid)

@@ -73,3 +73,20 @@ def child_main(chan: Channel, body: Callable[[], object]) -> NoReturn:
             pass
         os._exit(1)
     os._exit(0)
+
+
+def fork_reporting_pid(chan: Channel) -> None:
+    """Fork (to become PID 1 of a PID namespace just entered): the parent reports the
+    child's pid over ``chan`` and exits; the child returns once that report is sent, so the
+    runtime never hears from the child before it knows its pid."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(r)
+        try:
+            chan.send({"type": "pid", "pid": pid})
+        finally:
+            os._exit(0)  # closes w: the child goes on
+    os.close(w)
+    os.read(r, 1)  # EOF once the parent has reported and exited
+    os.close(r)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 from dockyard.runtime import linux
-from dockyard.runtime.channel import child_main, describe
+from dockyard.runtime.channel import child_main, describe, fork_reporting_pid
 from dockyard.runtime.init import preload
 from dockyard.runtime.namespaces import JOIN_ORDER
 
@@ -59,10 +59,7 @@ def _enter(sys: Syscalls, chan: Channel, init_pid: int, config: dict[str, Any]) 
         os.chroot(f"/proc/{init_pid}/root")
         os.chdir("/")
     if "pid" in kinds:
-        pid = os.fork()
-        if pid:
-            chan.send({"type": "pid", "pid": pid})
-            os._exit(0)
+        fork_reporting_pid(chan)
     else:
         chan.send({"type": "pid", "pid": os.getpid()})
 

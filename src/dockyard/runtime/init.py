@@ -19,7 +19,7 @@ import os
 
 from dockyard.errors import DockyardError
 from dockyard.runtime import hooks, linux
-from dockyard.runtime.channel import child_main, describe
+from dockyard.runtime.channel import child_main, describe, fork_reporting_pid
 from dockyard.runtime.namespaces import NamespacePlan, bring_up_loopback, join
 
 TYPE_CHECKING = False
@@ -119,10 +119,7 @@ def _stage1(sys: Syscalls, chan: Channel, config: dict[str, Any], opts: InitOpti
     if flags:
         sys.unshare(flags)
     if plan.has("pid"):
-        pid = os.fork()
-        if pid:
-            chan.send({"type": "pid", "pid": pid})
-            os._exit(0)
+        fork_reporting_pid(chan)
     else:
         chan.send({"type": "pid", "pid": os.getpid()})
     _stage2(sys, chan, config, opts, plan, seccomp_filter, fifo_fd)
