@@ -31,7 +31,7 @@ class FakeChannel:
 
     def recv(self, peer: str = "") -> dict[str, Any]:
         self.log.append(("recv", peer))
-        return {}
+        return {"type": "continue"}
 
     def close(self) -> None:
         pass

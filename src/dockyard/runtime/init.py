@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 
-from dockyard.errors import DockyardError
+from dockyard.errors import DockyardError, Internal
 from dockyard.runtime import hooks, linux
 from dockyard.runtime.channel import child_main, describe, fork_reporting_pid
 from dockyard.runtime.namespaces import NamespacePlan, bring_up_loopback, join
@@ -224,7 +224,8 @@ def setup_container(
         )
     # the parent answers once the init is in its cgroups and prestart/createRuntime ran
     chan.send({"type": "hooks"})
-    chan.recv("runtime")
+    if chan.recv("runtime").get("type") != "continue":  # a prestart/createRuntime hook failed
+        raise Internal("create aborted by the runtime")
     hooks.run_hooks(config, "createContainer", opts.hook_state("creating"))
     if new_mount_ns:
         if opts.no_pivot:

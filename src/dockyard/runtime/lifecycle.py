@@ -212,18 +212,15 @@ def _drive_init(
 
     linux_cfg = config.get("linux") or {}
     init_pid = -1
-    # With a PID namespace the intermediate process sends "pid" while the init it forked
-    # already runs: the init's own messages can arrive first. They wait until the pid is
-    # known (hooks need it in their state, and the init must be in its cgroups first).
-    early: list[dict[str, Any]] = []
+    # Messages come in order: "userns" (if any), "pid" (the init speaks only after it,
+    # see channel.fork_reporting_pid), then the init's "cgroups"/"hooks" and "ready".
     while True:
-        msg = early.pop(0) if early and init_pid > 0 else chan.recv()
+        msg = chan.recv()
         kind = msg.get("type")
         if "error" in msg:
             raise Internal(f"runc {verb} failed: unable to start container process: {msg['error']}")
         if init_pid < 0 and kind not in ("userns", "pid"):
-            early.append(msg)
-            continue
+            raise Internal(f"runc {verb} failed: container init sent {kind!r} before its pid")
         if kind == "userns":
             write_id_maps(child, linux_cfg)
             chan.send({"type": "mapped"})
