@@ -1,11 +1,11 @@
 """The container's init, from fork to execve (the child side of ``create``).
 
-Stage 1 (forked from the runtime): enter the user namespace (the parent writes the id
-maps), join or create the other namespaces, and fork again when a PID namespace applies,
-so the grandchild is PID 1. The parent moves that init into the cgroups while it builds
-the root filesystem (the first cgroup attach waits for an RCU grace period, 5-30 ms here;
-doing it in parallel hides it); a cgroup namespace is created only after the move. Stage 2
-(the init): build the root filesystem, let the parent run prestart/createRuntime hooks, run
+Forked first thing in ``create``, it imports what it will need while the runtime validates
+the config and makes the cgroups, then receives both with ``go``. Stage 1: enter the user
+namespace (the parent writes the id maps), join or create the other namespaces, and fork
+again when a PID namespace applies, so the grandchild is PID 1; the parent moves it into
+the cgroups meanwhile (a cgroup namespace is created only after the move). Stage 2 (the
+init): build the root filesystem, let the parent run prestart/createRuntime hooks, run
 createContainer hooks, pivot_root, configure hostname, sysctls, masked and read-only paths,
 drop privileges, report ``ready``, then block on the exec fifo until ``start`` opens it,
 run startContainer hooks, load seccomp and execve the process.
