@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,23 @@ def test_pid_file_relative_to_the_caller(runtime: Runtime, make_bundle: BundleFa
     pid = int((tmp_path / "init.pid").read_text())
     assert pid == runtime.state_json(bundle.id)["pid"]
     assert runtime.delete(bundle.id, force=True).returncode == 0
+
+
+def test_exec_failures_exit_255(runtime: Runtime, make_bundle: BundleFactory) -> None:
+    missing = runtime.exec("no-such-container", "true")
+    assert missing.returncode == 255
+    assert "exec failed: container does not exist" in missing.stderr
+    bundle = make_bundle(["sleep", "600"])
+    assert runtime.run(bundle.id, bundle, detach=True).returncode == 0
+    not_found = runtime.exec(bundle.id, "no-such-command")
+    assert not_found.returncode == 255
+    assert 'unable to start container process: exec: \\"no-such-command\\": executable file not found' in (
+        not_found.stderr
+    )
+    assert runtime.kill(bundle.id, "KILL").returncode == 0
+    deadline = time.monotonic() + 10
+    while runtime.state_json(bundle.id)["status"] != "stopped":
+        assert time.monotonic() < deadline
+    stopped = runtime.exec(bundle.id, "true")
+    assert stopped.returncode == 255
+    assert "exec failed: cannot exec in a stopped container" in stopped.stderr

@@ -81,12 +81,26 @@ def build_process(config: dict[str, Any], opts: fl.Parsed) -> dict[str, Any]:
 
 
 def run(ctx: Context, opts: fl.Parsed) -> int:
+    """As runc: a usage error exits 1; any other failure is "exec failed: ..." and 255."""
+    from dockyard.errors import DockyardError
+
+    if not opts.args:
+        raise InvalidArgument('dockyard-runc: "exec" requires a minimum of 1 argument(s)')
+    try:
+        return _run(ctx, opts)
+    except DockyardError as exc:
+        message = str(exc)
+        ctx.log.fatal(message if message.startswith("exec failed: ") else f"exec failed: {message}")
+        return 255
+
+
+def _run(ctx: Context, opts: fl.Parsed) -> int:
     state = load(ctx, opts, "exec")
     status = state.status()
     if status == st.STOPPED:
-        raise FailedPrecondition("exec failed: cannot exec in a stopped container")
+        raise FailedPrecondition("cannot exec in a stopped container")
     if status == st.PAUSED and not opts.bool("ignore_paused"):
-        raise FailedPrecondition("exec failed: cannot exec in a paused container (use --ignore-paused to override)")
+        raise FailedPrecondition("cannot exec in a paused container (use --ignore-paused to override)")
     process = build_process(state.config, opts)
     detach = opts.bool("detach")
     if process.get("terminal") and detach and not opts.str("console_socket"):
@@ -132,7 +146,7 @@ def execute(ctx: Context, state: st.ContainerState, process: dict[str, Any], opt
         while True:
             msg = parent.recv("exec child")
             if "error" in msg:
-                raise Internal(f"exec failed: unable to start container process: {msg['error']}")
+                raise Internal(f"unable to start container process: {msg['error']}")
             if msg.get("type") == "pid":
                 pid = int(msg["pid"])
                 if pid != child:
