@@ -10,33 +10,13 @@ import os
 import tempfile
 
 import pytest
+from tests.support.forking import in_child
 
 from dockyard.errors import InvalidArgument
 from dockyard.runtime import linux, seccomp
 from dockyard.runtime.syscalls import LinuxSyscalls
 
 pytestmark = pytest.mark.skipif(not seccomp.available(), reason="libseccomp.so.2 not loadable")
-
-
-def in_child(fn: object) -> str:
-    """Run ``fn()`` in a forked child; return its result or the exception, as text."""
-    assert callable(fn)
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child
-        os.close(r)
-        try:
-            out = f"ok {fn()}"
-        except BaseException as exc:
-            out = f"{type(exc).__name__}: {exc}"
-        os.write(w, out.encode())
-        os._exit(0)
-    os.close(w)
-    with os.fdopen(r, "rb") as f:
-        data = f.read().decode()
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    return data
 
 
 def load(config: dict[str, object]) -> list[str]:

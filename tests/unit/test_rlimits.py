@@ -6,33 +6,13 @@ import os
 import resource
 
 import pytest
+from tests.support.forking import in_child
 
 from dockyard.errors import InvalidArgument
 from dockyard.runtime import rlimits
 from dockyard.runtime.syscalls import LinuxSyscalls
 
 CAP_SYS_RESOURCE = 24
-
-
-def in_child(fn: object) -> str:
-    """Run ``fn()`` in a forked child; return what it returned, or the exception as text."""
-    assert callable(fn)
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child
-        os.close(r)
-        try:
-            out = f"ok {fn()}"
-        except BaseException as exc:
-            out = f"{type(exc).__name__}: {exc}"
-        os.write(w, out.encode())
-        os._exit(0)
-    os.close(w)
-    with os.fdopen(r, "rb") as f:
-        data = f.read().decode()
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    return data
 
 
 def drop_sys_resource() -> None:
