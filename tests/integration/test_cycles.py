@@ -26,7 +26,6 @@ def test_create_start_delete_cycles(
     bundle = make_bundle(["true"])
     runtime = dockyard_runc
     mounts_before = hostcheck.mountinfo()
-    began = time.monotonic()
     for n in range(CYCLES):
         cid = f"{bundle.id}-c{n}"
         proc = runtime.create(cid, bundle)
@@ -43,7 +42,6 @@ def test_create_start_delete_cycles(
             time.sleep(0.005)
         proc = runtime.delete(cid)
         assert proc.returncode == 0, f"cycle {n}: delete: {proc.stderr.strip()}"
-    elapsed = time.monotonic() - began
 
     assert sorted(map(hostcheck.mount_key, hostcheck.mountinfo())) == sorted(
         map(hostcheck.mount_key, mounts_before)
@@ -53,4 +51,3 @@ def test_create_start_delete_cycles(
     assert hostcheck.live_children() == {}
     assert list(runtime.root.iterdir()) == []
     runtime.ids.clear()  # all deleted already
-    assert elapsed < 60, f"{CYCLES} cycles took {elapsed:.1f}s"
