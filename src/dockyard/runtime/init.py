@@ -134,7 +134,15 @@ def preload_modules() -> None:
     import resource  # noqa: F401  (rlimits)
     import select  # noqa: F401
 
-    from dockyard.runtime import capabilities, console, process, rlimits, rootfs, seccomp  # noqa: F401
+    from dockyard.runtime import (  # noqa: F401
+        capabilities,
+        console,
+        process,
+        rlimits,
+        rootfs,
+        seccomp,
+        seccomp_enosys,
+    )
 
     capabilities.last_cap()
 

@@ -14,6 +14,8 @@ As runc 1.1: no ``defaultAction`` and no ``syscalls`` is no filter at all (nothi
 checked); empty ``names`` add no rule; a missing arg ``index`` or ``value`` is 0; ``errnoRet``
 counts only for SCMP_ACT_ERRNO and SCMP_ACT_TRACE (SCMP_ACT_KILL with errnoRet 5 kills).
 
+When the default action refuses, the filter is loaded behind runc's -ENOSYS stub (syscalls
+newer than the profile look unimplemented, see :mod:`dockyard.runtime.seccomp_enosys`).
 Loading needs no_new_privs or CAP_SYS_ADMIN. libseccomp's own no_new_privs is switched off
 (``SCMP_FLTATR_CTL_NNP``): the caller sets it from ``process.noNewPrivileges``.
 ``libseccomp.so.2`` and ``ctypes`` are loaded on first use only.
@@ -283,6 +285,9 @@ def _load_library() -> Any:
         ct.c_void_p, ct.c_uint32, ct.c_int, ct.c_uint, ct.POINTER(ArgCmp)
     ]
     lib.seccomp_export_bpf.argtypes = [ct.c_void_p, ct.c_int]
+    lib.seccomp_syscall_resolve_name_arch.argtypes = [ct.c_uint32, ct.c_char_p]
+    lib.seccomp_syscall_resolve_name_arch.restype = ct.c_int
+    lib.seccomp_arch_native.restype = ct.c_uint32
     lib.seccomp_version.restype = ct.POINTER(Version)
     _ARGCMP = ArgCmp
     _LIB = lib
@@ -332,13 +337,44 @@ class Filter:
         return self._ctx
 
     def load(self) -> None:
-        """seccomp_load: install the filter on the calling thread (needs NNP or CAP_SYS_ADMIN)."""
+        """Install the filter on the calling thread (needs NNP or CAP_SYS_ADMIN), behind
+        runc's -ENOSYS stub when the default action refuses (see seccomp_enosys)."""
+        from dockyard.runtime import seccomp_enosys
+
+        if self.plan.rules and seccomp_enosys.wanted(self.plan.default_action):
+            self._load_with_enosys_stub()
+            return
         rc = self._lib.seccomp_load(self._context())
         if rc == -13:  # EACCES from seccomp(2)
             raise PermissionDenied(
                 "seccomp_load: permission denied (set no_new_privs first or keep CAP_SYS_ADMIN)"
             )
         _check(rc, "seccomp_load")
+
+    def _load_with_enosys_stub(self) -> None:
+        from dockyard.runtime import seccomp_enosys
+
+        lib = self._lib
+        tokens = {lib.seccomp_arch_native()}
+        tokens.update(lib.seccomp_arch_resolve_name(ARCHES[a].encode()) for a in self.plan.arches)
+        highest = seccomp_enosys.highest_numbers(lib, sorted(tokens), [r.name for r in self.plan.rules])
+        fd = os.memfd_create("seccomp-bpf", os.MFD_CLOEXEC)
+        try:
+            self.export_bpf(fd)
+            exported = os.pread(fd, os.fstat(fd).st_size, 0)
+        finally:
+            os.close(fd)
+        flags = sum(bit for attr, bit in ((ATTR_CTL_TSYNC, 1), (ATTR_CTL_LOG, 2), (ATTR_CTL_SSB, 4))
+                    if attr in self.plan.attrs)
+        prefix = seccomp_enosys.encode(seccomp_enosys.stub(highest))
+        try:
+            seccomp_enosys.load_with_stub(exported, prefix, flags)
+        except OSError as exc:
+            if exc.errno == 13:
+                raise PermissionDenied(
+                    "seccomp: permission denied (set no_new_privs first or keep CAP_SYS_ADMIN)"
+                ) from None
+            raise Internal(f"seccomp: {exc.strerror}") from None
 
     def export_bpf(self, fd: int) -> None:
         """Write the compiled BPF program to ``fd``."""
