@@ -40,9 +40,10 @@ def run(ctx: Context, opts: fl.Parsed) -> int:
         return 0
     if not opts.bool("no_subreaper"):
         foreground.become_subreaper(LinuxSyscalls())  # the init re-parents to us
+    # a pty needs somewhere to send its master; create reads config.json once and
+    # uses the pair only if process.terminal is set
     ours = theirs = -1
-    config = lifecycle.load_config(os.path.abspath(bundle))
-    if (config.get("process") or {}).get("terminal") and not opts.str("console_socket"):
+    if not opts.str("console_socket"):
         ours, theirs = foreground.console_pair()
     try:
         state = lifecycle.create(
@@ -51,7 +52,12 @@ def run(ctx: Context, opts: fl.Parsed) -> int:
     finally:
         if theirs >= 0:
             os.close(theirs)
-    master = foreground.receive_terminal(ours) if ours >= 0 else -1
+    master = -1
+    if ours >= 0:
+        if (state.config.get("process") or {}).get("terminal"):
+            master = foreground.receive_terminal(ours)
+        else:
+            os.close(ours)
     foreground.forward_signals(state.pid)
     _start_or_undo(ctx, state)
     if master >= 0:

@@ -14,7 +14,7 @@ import os
 from dockyard.runtime import linux
 from dockyard.runtime.channel import child_main, describe, fork_reporting_pid
 from dockyard.runtime.init import preload
-from dockyard.runtime.namespaces import JOIN_ORDER
+from dockyard.runtime.namespaces import join, open_namespaces
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -44,17 +44,12 @@ def run_exec_child(
 
 def _enter(sys: Syscalls, chan: Channel, init_pid: int, config: dict[str, Any]) -> None:
     kinds = {ns.get("type") for ns in (config.get("linux") or {}).get("namespaces") or []}
-    fds: list[tuple[str, int]] = []
-    try:
-        for kind in JOIN_ORDER:
-            if kind in kinds:
-                path = f"/proc/{init_pid}/ns/{linux.NAMESPACE_PROC_NAMES[kind]}"
-                fds.append((kind, os.open(path, os.O_RDONLY | os.O_CLOEXEC)))
-        for kind, fd in fds:
-            sys.setns(fd, linux.NAMESPACE_FLAGS[kind])
-    finally:
-        for _, fd in fds:
-            os.close(fd)
+    paths = {
+        kind: f"/proc/{init_pid}/ns/{linux.NAMESPACE_PROC_NAMES[kind]}"
+        for kind in kinds
+        if kind in linux.NAMESPACE_PROC_NAMES
+    }
+    join(sys, open_namespaces(paths))  # user first, mount last
     if "mount" not in kinds:
         os.chroot(f"/proc/{init_pid}/root")
         os.chdir("/")

@@ -112,8 +112,7 @@ def _stage1(sys: Syscalls, chan: Channel, config: dict[str, Any], opts: InitOpti
         chan.recv("runtime")  # maps written
         os.setresgid(0, 0, 0)
         os.setresuid(0, 0, 0)
-    join(sys, joins, tuple(k for k in linux.NAMESPACE_FLAGS if k not in ("user", "mount")))
-    join(sys, joins, ("mount",))
+    join(sys, joins, tuple(k for k in linux.NAMESPACE_FLAGS if k != "user"))  # mount last
     # the cgroup namespace waits until the parent has moved the init into its cgroups
     flags = plan.unshare_flags(exclude=("user", "cgroup"))
     if flags:

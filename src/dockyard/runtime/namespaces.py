@@ -54,22 +54,27 @@ class NamespacePlan:
         return flags
 
     def open_joins(self) -> list[tuple[str, int]]:
-        """Open every namespace path to join, in JOIN_ORDER; the caller closes the fds."""
-        fds: list[tuple[str, int]] = []
-        try:
-            for kind in JOIN_ORDER:
-                path = self.join.get(kind)
-                if path is None:
-                    continue
-                try:
-                    fds.append((kind, os.open(path, os.O_RDONLY | os.O_CLOEXEC)))
-                except FileNotFoundError:
-                    raise NotFound(f"namespace {kind} path {path}: no such file") from None
-        except BaseException:
-            for _, fd in fds:
-                os.close(fd)
-            raise
-        return fds
+        """Open every namespace path to join, in JOIN_ORDER; :func:`join` closes the fds."""
+        return open_namespaces(self.join)
+
+
+def open_namespaces(paths: dict[str, str]) -> list[tuple[str, int]]:
+    """Open ``{type: path}`` in JOIN_ORDER; on failure close what was opened and raise."""
+    fds: list[tuple[str, int]] = []
+    try:
+        for kind in JOIN_ORDER:
+            path = paths.get(kind)
+            if path is None:
+                continue
+            try:
+                fds.append((kind, os.open(path, os.O_RDONLY | os.O_CLOEXEC)))
+            except FileNotFoundError:
+                raise NotFound(f"namespace {kind} path {path}: no such file") from None
+    except BaseException:
+        for _, fd in fds:
+            os.close(fd)
+        raise
+    return fds
 
 
 def join(sys: Syscalls, fds: list[tuple[str, int]], kinds: tuple[str, ...] | None = None) -> None:

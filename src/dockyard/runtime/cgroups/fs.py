@@ -205,6 +205,15 @@ def procs(directory: str) -> list[int]:
     return pids
 
 
+def remove_made(made: list[str]) -> None:
+    """Undo a partial create: rmdir what was made, deepest last-made first, quietly."""
+    for directory in reversed(made):
+        try:
+            os.rmdir(directory)
+        except OSError:
+            pass
+
+
 def remove_tree(directory: str, retries: int = 50) -> None:
     """rmdir ``directory`` and its sub-cgroups, deepest first; gone already is fine.
 

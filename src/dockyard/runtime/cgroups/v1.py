@@ -87,11 +87,7 @@ class V1Manager(Manager):
                 chain = [d for d in made if _is_self_or_ancestor(d, cpuset)]
                 _fill_cpuset(chain if cpuset in chain else [*chain, cpuset])
         except BaseException:
-            for directory in reversed(made):
-                try:
-                    os.rmdir(directory)
-                except OSError:
-                    pass
+            fs.remove_made(made)
             raise
 
     def apply(self, pid: int) -> None:

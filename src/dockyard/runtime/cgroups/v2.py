@@ -64,11 +64,7 @@ class V2Manager(Manager):
                     raise fs.os_error(exc, "cgroups", "create", directory) from None
                 made.append(directory)
         except BaseException:
-            for directory in reversed(made):
-                try:
-                    os.rmdir(directory)
-                except OSError:
-                    pass
+            fs.remove_made(made)
             raise
 
     def apply(self, pid: int) -> None:
