@@ -201,6 +201,28 @@ def test_create_copies_cpuset_and_destroy_is_idempotent(tmp_path: Path, kernel: 
     assert not any(os.path.exists(d) for d in mgr._dirs())
 
 
+def test_self_join_dirs_exclude_the_unified_one(tmp_path: Path, kernel: FakeKernel) -> None:
+    """v1 directories are joined by the process itself (0 to tasks, no threadgroup lock);
+    the cgroup2 one whole, at fork (CLONE_INTO_CGROUP) or through cgroup.procs."""
+    mgr = manager(tmp_path)
+    mgr.create()
+    assert mgr.unified and mgr.process_dir() == mgr.unified
+    assert mgr.unified not in mgr.thread_dirs()
+    assert sorted(mgr.thread_dirs()) == sorted(set(mgr.paths.values()))
+    for d in mgr.thread_dirs():  # the fake tree has no kernel to make the file
+        Path(d, "tasks").touch()
+    fs.join_self(mgr.thread_dirs())
+    assert all(read(d, "tasks") == "0" for d in mgr.thread_dirs())
+    mgr.apply_process(4242)
+    assert read(mgr.unified, "cgroup.procs") == "4242"
+    mgr.destroy()
+
+
+def test_self_join_names_the_directory(tmp_path: Path, kernel: FakeKernel) -> None:
+    with pytest.raises(Unavailable, match=r"cgroups: cannot join .*/gone"):
+        fs.join_self([str(tmp_path / "gone")])
+
+
 def test_create_undoes_on_failure(tmp_path: Path, kernel: FakeKernel) -> None:
     mgr = manager(tmp_path)
     kernel.fail[("cpuset/c1", "cpuset.cpus")] = errno.EACCES

@@ -103,6 +103,14 @@ def test_hooks_message_before_pivot_root(sequence: list[tuple[object, ...]]) -> 
     assert last_prepare_mount < hooks_msg < first(sequence, lambda c: c[0] == "pivot_root")
 
 
+def test_waits_for_cgroup_limits_before_building_the_root(sequence: list[tuple[object, ...]]) -> None:
+    """The runtime writes limits and device rules after ``go``, while the init enters its
+    namespaces; the init builds nothing (mknod meets the device rules) before they are in."""
+    cgroups_msg = sequence.index(("send", "cgroups"))
+    assert sequence[cgroups_msg + 1][0] == "recv"
+    assert cgroups_msg < first(sequence, lambda c: c[0] in ("mount", "mknod"))
+
+
 def test_hostname_after_pivot_root(sequence: list[tuple[object, ...]]) -> None:
     assert ("sethostname", "box") in sequence
     assert first(sequence, lambda c: c[0] == "pivot_root") < sequence.index(("sethostname", "box"))
@@ -154,7 +162,10 @@ def test_no_hostname_without_uts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(process, "apply_limits", lambda proc: None)
     setup_container(sys, chan, config, opts, NamespacePlan(config["linux"]["namespaces"]))  # type: ignore[arg-type]
     # no mount namespace: no mounts, no pivot_root, a chroot after the hooks; no uts: no hostname
-    assert sys.calls == [("send", "hooks"), ("recv", "runtime"), ("chroot", str(tmp_path)), ("chdir", "/")]
+    assert sys.calls == [
+        ("send", "cgroups"), ("recv", "runtime"),
+        ("send", "hooks"), ("recv", "runtime"), ("chroot", str(tmp_path)), ("chdir", "/"),
+    ]
 
 
 def test_sysctl_error_names_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -75,12 +75,13 @@ def child_main(chan: Channel, body: Callable[[], object]) -> NoReturn:
     os._exit(0)
 
 
-def fork_reporting_pid(chan: Channel) -> None:
+def fork_reporting_pid(chan: Channel, fork: Callable[[], int] = os.fork) -> None:
     """Fork (to become PID 1 of a PID namespace just entered): the parent reports the
     child's pid over ``chan`` and exits; the child returns once that report is sent, so the
-    runtime never hears from the child before it knows its pid."""
+    runtime never hears from the child before it knows its pid. ``fork`` may be a fork that
+    places the child in a cgroup (see :meth:`Syscalls.fork_into_cgroup`)."""
     r, w = os.pipe()
-    pid = os.fork()
+    pid = fork()
     if pid:
         os.close(r)
         try:

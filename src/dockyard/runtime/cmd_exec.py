@@ -111,14 +111,14 @@ def _run(ctx: Context, opts: fl.Parsed) -> int:
 
 
 def execute(ctx: Context, state: st.ContainerState, process: dict[str, Any], opts: fl.Parsed, detach: bool) -> int:
-    """Fork the exec child and move it into the container's cgroups while it enters the
-    namespaces and prepares (the attach's RCU wait overlaps its work); release it into
-    execve once it is inside the cgroups."""
+    """Fork the exec child, which joins the container's cgroups by itself (as the init does,
+    see :func:`dockyard.runtime.lifecycle.create`), enters the namespaces and prepares;
+    release it into execve once it is inside the cgroups."""
     from dockyard.runtime import console, foreground
     from dockyard.runtime.cgroups import manager_from_state
     from dockyard.runtime.channel import Channel
-    from dockyard.runtime.exec_process import run_exec_child
-    from dockyard.runtime.lifecycle import write_pid_file
+    from dockyard.runtime.exec_process import CgroupEntry, run_exec_child
+    from dockyard.runtime.lifecycle import forks_into_cgroup, write_pid_file
     from dockyard.runtime.syscalls import LinuxSyscalls
 
     sys = LinuxSyscalls()
@@ -130,19 +130,21 @@ def execute(ctx: Context, state: st.ContainerState, process: dict[str, Any], opt
             console_fd = console.connect(opts.str("console_socket"))
         else:
             ours, console_fd = foreground.console_pair()
+    manager = manager_from_state(state.cgroup) if state.cgroup else None
+    clone_into = manager.process_dir() if manager is not None and forks_into_cgroup(state.config) else ""
+    cgroups = CgroupEntry(manager.thread_dirs() if manager is not None else [], clone_into)
     parent, child_end = Channel.pair()
     child = os.fork()
     if child == 0:
         parent.close()
-        run_exec_child(sys, child_end, state.pid, state.config, process, console_fd, opts.int("preserve_fds"))
+        run_exec_child(
+            sys, child_end, state.pid, state.config, process, console_fd, opts.int("preserve_fds"), cgroups
+        )
     child_end.close()
     if console_fd >= 0:
         os.close(console_fd)
     pid = -1
     try:
-        manager = manager_from_state(state.cgroup) if state.cgroup else None
-        if manager is not None:
-            manager.apply(child)
         while True:
             msg = parent.recv("exec child")
             if "error" in msg:
@@ -151,8 +153,8 @@ def execute(ctx: Context, state: st.ContainerState, process: dict[str, Any], opt
                 pid = int(msg["pid"])
                 if pid != child:
                     os.waitpid(child, 0)
-                    if manager is not None:  # forked before the move completed? move it too
-                        manager.apply(pid)
+                if manager is not None and not clone_into:
+                    manager.apply_process(pid)
             elif msg.get("type") == "prepared":
                 parent.send({"type": "go"})
                 break

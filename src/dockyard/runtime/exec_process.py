@@ -1,10 +1,10 @@
 """The child side of ``exec``: enter a running container's namespaces and run a process.
 
-Forked from the runtime, which moves it into the container's cgroups meanwhile, it joins the
-init's namespaces through /proc/<pid>/ns (user first, mount last; setns on the mount
-namespace also moves it to the container's root), forks once more for the PID namespace,
-prepares the process exactly as the init does, and execs it once the runtime says ``go``
-(it is in the cgroups by then).
+Forked from the runtime, it joins the container's v1 cgroups by itself, then the init's
+namespaces through /proc/<pid>/ns (user first, mount last; setns on the mount namespace
+also moves it to the container's root), forks once more for the PID namespace (the child
+born in the cgroup2 directory, or moved there by the runtime), prepares the process exactly
+as the init does, and execs it once the runtime says ``go`` (it is in the cgroups by then).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 
 from dockyard.runtime import linux
 from dockyard.runtime.channel import child_main, describe, fork_reporting_pid
-from dockyard.runtime.init import preload
+from dockyard.runtime.init import cgroup_fork, open_cgroup_dir, preload
 from dockyard.runtime.namespaces import join, open_namespaces
 
 TYPE_CHECKING = False
@@ -24,6 +24,15 @@ if TYPE_CHECKING:
     from dockyard.runtime.syscalls import Syscalls
 
 
+class CgroupEntry:
+    """How the exec child joins the container's cgroups: ``threads`` (v1 directories it joins
+    by itself) and ``clone_into`` (the cgroup2 directory its PID-namespace child is born in)."""
+
+    def __init__(self, threads: list[str], clone_into: str) -> None:
+        self.threads = threads
+        self.clone_into = clone_into
+
+
 def run_exec_child(
     sys: Syscalls,
     chan: Channel,
@@ -32,17 +41,22 @@ def run_exec_child(
     process_cfg: dict[str, Any],
     console_fd: int,
     preserve_fds: int,
+    cgroups: CgroupEntry,
 ) -> NoReturn:
 
     def body() -> None:
+        from dockyard.runtime.cgroups.fs import join_self
+
+        join_self(cgroups.threads)  # as host root, before any namespace
+        cgroup_fd = open_cgroup_dir(cgroups.clone_into)
         seccomp_filter = preload(config)
-        _enter(sys, chan, init_pid, config)
+        _enter(sys, chan, init_pid, config, cgroup_fd)
         _prepare_and_exec(sys, chan, seccomp_filter, process_cfg, console_fd, preserve_fds)
 
     child_main(chan, body)
 
 
-def _enter(sys: Syscalls, chan: Channel, init_pid: int, config: dict[str, Any]) -> None:
+def _enter(sys: Syscalls, chan: Channel, init_pid: int, config: dict[str, Any], cgroup_fd: int) -> None:
     kinds = {ns.get("type") for ns in (config.get("linux") or {}).get("namespaces") or []}
     paths = {
         kind: f"/proc/{init_pid}/ns/{linux.NAMESPACE_PROC_NAMES[kind]}"
@@ -54,7 +68,7 @@ def _enter(sys: Syscalls, chan: Channel, init_pid: int, config: dict[str, Any]) 
         os.chroot(f"/proc/{init_pid}/root")
         os.chdir("/")
     if "pid" in kinds:
-        fork_reporting_pid(chan)
+        fork_reporting_pid(chan, cgroup_fork(sys, cgroup_fd))
     else:
         chan.send({"type": "pid", "pid": os.getpid()})
 

@@ -24,6 +24,7 @@ from dockyard.runtime.namespaces import NamespacePlan, bring_up_loopback, join
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any, NoReturn
 
     from dockyard.runtime.channel import Channel
@@ -39,6 +40,8 @@ class InitOptions:
         rootfs: str,
         fifo_path: str,
         cgroup_paths: dict[str, str],
+        cgroup_threads: list[str] | None = None,
+        cgroup_clone_into: str = "",
         console_fd: int = -1,
         no_pivot: bool = False,
         no_new_keyring: bool = False,
@@ -49,6 +52,8 @@ class InitOptions:
         self.rootfs = rootfs
         self.fifo_path = fifo_path
         self.cgroup_paths = cgroup_paths
+        self.cgroup_threads = cgroup_threads or []  # v1 dirs the init joins by itself
+        self.cgroup_clone_into = cgroup_clone_into  # cgroup2 dir its PID-namespace child is born in
         self.console_fd = console_fd
         self.no_pivot = no_pivot
         self.no_new_keyring = no_new_keyring
@@ -95,6 +100,9 @@ def run_init(chan: Channel) -> NoReturn:
 
 
 def _stage1(sys: Syscalls, chan: Channel, config: dict[str, Any], opts: InitOptions) -> None:
+    from dockyard.runtime.cgroups.fs import join_self
+
+    join_self(opts.cgroup_threads)  # as host root, before any namespace
     linux_cfg = config.get("linux") or {}
     plan = NamespacePlan(linux_cfg.get("namespaces") or [])
     # while still host root in the host's mount namespace: a mapped uid may not read the
@@ -104,6 +112,7 @@ def _stage1(sys: Syscalls, chan: Channel, config: dict[str, Any], opts: InitOpti
     seccomp_filter = process.compile_seccomp(config)  # dlopen of libseccomp from the host
     # opened as host root: a mapped root may not traverse the state directory
     fifo_fd = os.open(opts.fifo_path, os.O_PATH | os.O_CLOEXEC)
+    cgroup_fd = open_cgroup_dir(opts.cgroup_clone_into)
     joins = plan.open_joins()
     join(sys, joins, ("user",))
     if plan.new("user"):
@@ -118,10 +127,30 @@ def _stage1(sys: Syscalls, chan: Channel, config: dict[str, Any], opts: InitOpti
     if flags:
         sys.unshare(flags)
     if plan.has("pid"):
-        fork_reporting_pid(chan)
+        fork_reporting_pid(chan, cgroup_fork(sys, cgroup_fd))
     else:
         chan.send({"type": "pid", "pid": os.getpid()})
     _stage2(sys, chan, config, opts, plan, seccomp_filter, fifo_fd)
+
+
+def open_cgroup_dir(directory: str) -> int:
+    """An fd of the cgroup2 ``directory`` to fork into, or -1 for ""."""
+    return os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC) if directory else -1
+
+
+def cgroup_fork(sys: Syscalls, cgroup_fd: int) -> Callable[[], int]:
+    """A fork whose child is born in the cgroup ``cgroup_fd`` (plain fork for -1); the fd is
+    closed on both sides once forked."""
+    if cgroup_fd < 0:
+        return os.fork
+
+    def fork() -> int:
+        try:
+            return sys.fork_into_cgroup(cgroup_fd)
+        finally:
+            os.close(cgroup_fd)
+
+    return fork
 
 
 def preload_modules() -> None:
@@ -216,8 +245,8 @@ def setup_container(
             if exc.errno not in (38, 13):  # ENOSYS, EACCES: keyrings unavailable
                 raise
     new_mount_ns = plan.new("mount")
+    _wait_for_cgroups(chan)  # limits and device rules are written by now
     if plan.new("cgroup"):
-        _wait_for_cgroups(chan)
         sys.unshare(linux.CLONE_NEWCGROUP)
     if new_mount_ns:
         rootfs.prepare_rootfs(

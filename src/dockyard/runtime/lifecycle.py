@@ -65,13 +65,12 @@ def create(
 ) -> st.ContainerState:
     """Create a container whose init waits on the exec fifo; return its state record.
 
-    Two things run side by side on the host's CPUs. The init is forked first, so that its
-    imports run while this process validates the config and makes the cgroups; it waits
-    for ``go``, which carries both. And the first cgroup.procs write after a quiet period
-    waits for an RCU grace period (the kernel's threadgroup lock, 5-30 ms here) holding
-    cgroup_mutex, so once the directories exist a throw-away writer (see
-    :func:`~dockyard.runtime.cgroups.start_attach_warmup`) pays that wait while the rest
-    goes on, and the init's real attach finds the lock warm.
+    The init is forked first, so that its imports run on the other CPU while this process
+    validates the config and makes the cgroups; it waits for ``go``, which carries both.
+    The init then joins its cgroups by itself, without the wait every cgroup.procs write
+    pays after a quiet period (an RCU grace period, 5-30 ms here): it writes 0 to the v1
+    ``tasks`` files, and its PID-namespace child is born in the cgroup2 directory (see
+    :meth:`~dockyard.runtime.cgroups.Manager.thread_dirs`).
     """
     from dockyard.runtime.init import run_init
 
@@ -100,10 +99,11 @@ def create(
     store = st.StateStore(ctx.root)
     state: st.ContainerState | None = None
     manager: Manager | None = None
-    init_pid = warmup = -1
+    init_pid = -1
     try:
         config = load_config(bundle, ctx.log)
         _check_console(config, console_fd, opts)
+        planned = _plan_cgroups(container_id, config)
         state = store.reserve(
             container_id,
             {
@@ -111,18 +111,23 @@ def create(
                 "rootfs": _rootfs_of(bundle, config),
                 "created": st.now_rfc3339(),
                 "config": config,
+                "cgroup": planned.to_state(),
                 "complete": False,
             },
         )
-        manager, warmup = _make_cgroups(state, config)
+        planned.create()
+        manager = planned
         os.mkfifo(state.fifo_path, 0o622)
         os.chmod(state.fifo_path, 0o622)
-        parent.send({"type": "go", "config": config, "opts": _init_options(state, manager, console_fd, opts)})
-        manager.apply(child)
+        clone_into = manager.process_dir() if forks_into_cgroup(config) else ""
+        init_opts = _init_options(state, manager, clone_into, console_fd, opts)
+        parent.send({"type": "go", "config": config, "opts": init_opts})
+        # while the init enters its namespaces; it waits for "cgroups" before building the root
+        _set_resources(manager, config)
         if own_console:
             os.close(console_fd)
             own_console = False
-        init_pid = _drive_init(parent, child, state, config, manager, opts.verb)
+        init_pid = _drive_init(parent, child, state, config, manager if not clone_into else None, opts.verb)
         state.data.update({"pid": init_pid, "pid_start": st.process_start_time(init_pid), "complete": True})
         state.save()
         if opts.pid_file:
@@ -134,8 +139,6 @@ def create(
         parent.close()
         if own_console:
             os.close(console_fd)
-        if warmup > 0:
-            os.waitpid(warmup, 0)
     return state
 
 
@@ -154,35 +157,34 @@ def _check_console(config: dict[str, Any], console_fd: int, opts: CreateOptions)
         raise InvalidArgument("cannot use console socket if runc will not detach or allocate tty")
 
 
-def _make_cgroups(state: st.ContainerState, config: dict[str, Any]) -> tuple[Manager, int]:
-    """Make the container's cgroups and set its resources; start the attach warm-up.
-    Returns the manager and the warm-up's pid (or -1) for the caller to reap."""
-    from dockyard.runtime.cgroups import open_manager, start_attach_warmup
+def forks_into_cgroup(config: dict[str, Any]) -> bool:
+    """Whether the init's child can be born in the cgroup2 directory: it forks only for a
+    PID namespace, and inside a user namespace it may lack the right to write there."""
+    kinds = {ns.get("type") for ns in (config.get("linux") or {}).get("namespaces") or []}
+    return "pid" in kinds and "user" not in kinds
+
+
+def _plan_cgroups(container_id: str, config: dict[str, Any]) -> Manager:
+    """The container's cgroups, not made yet."""
+    from dockyard.runtime.cgroups import open_manager
+
+    return open_manager((config.get("linux") or {}).get("cgroupsPath") or "", container_id)
+
+
+def _set_resources(manager: Manager, config: dict[str, Any]) -> None:
+    """Write ``linux.resources``; on v1 with runc's default device rules (v2 device rules
+    would need eBPF)."""
     from dockyard.runtime.device_rules import with_default_devices
 
     linux_cfg = config.get("linux") or {}
-    manager = open_manager(linux_cfg.get("cgroupsPath") or "", state.id)
-    manager.create()
-    warmup = -1
-    try:
-        state.data["cgroup"] = manager.to_state()
-        warmup = start_attach_warmup() if manager.version == 1 else -1
-        state.save()
-        resources = linux_cfg.get("resources") or {}
-        # v2 device rules would need eBPF; v1 gets runc's default allow rules
-        if manager.version == 1:
-            resources = with_default_devices(resources, linux_cfg.get("devices"))
-        manager.set(resources)
-    except BaseException:
-        if warmup > 0:
-            os.waitpid(warmup, 0)
-        manager.destroy()
-        raise
-    return manager, warmup
+    resources = linux_cfg.get("resources") or {}
+    if manager.version == 1:
+        resources = with_default_devices(resources, linux_cfg.get("devices"))
+    manager.set(resources)
 
 
 def _init_options(
-    state: st.ContainerState, manager: Manager, console_fd: int, opts: CreateOptions
+    state: st.ContainerState, manager: Manager, clone_into: str, console_fd: int, opts: CreateOptions
 ) -> dict[str, object]:
     from dockyard.runtime.init import InitOptions
 
@@ -190,6 +192,8 @@ def _init_options(
         rootfs=str(state.data["rootfs"]),
         fifo_path=state.fifo_path,
         cgroup_paths=manager.to_state().get("paths") or {},
+        cgroup_threads=manager.thread_dirs(),
+        cgroup_clone_into=clone_into,
         console_fd=console_fd,
         no_pivot=opts.no_pivot,
         no_new_keyring=opts.no_new_keyring,
@@ -204,10 +208,11 @@ def _drive_init(
     child: int,
     state: st.ContainerState,
     config: dict[str, Any],
-    manager: Manager,
+    manager: Manager | None,
     verb: str,
 ) -> int:
-    """Answer the init's requests until it is ready; return the init's pid."""
+    """Answer the init's requests until it is ready; return the init's pid. ``manager``, when
+    given, moves the init into its cgroup2 directory as soon as its pid is known."""
     from dockyard.runtime.namespaces import write_id_maps
 
     linux_cfg = config.get("linux") or {}
@@ -231,8 +236,8 @@ def _drive_init(
             state.data["pid"] = init_pid
             state.data["pid_start"] = st.process_start_time(init_pid)
             state.save()
-            if init_pid != child:  # forked before the move completed? then move it too
-                manager.apply(init_pid)
+            if manager is not None:
+                manager.apply_process(init_pid)
         elif kind == "cgroups":
             chan.send({"type": "continue"})
         elif kind == "hooks":
@@ -387,7 +392,8 @@ def delete(ctx: Context, state: st.ContainerState, force: bool = False) -> None:
             pass
         _wait_gone(state.pid, 10.0, state.data.get("pid_start"))
     if manager is not None:
-        manager.kill_all(9)
+        if manager.pids():  # leftovers (no PID namespace): freeze, kill, thaw
+            manager.kill_all(9)
         manager.destroy()
     poststop_state = state.hook_state(st.STOPPED)
     poststop_state.pop("pid", None)  # the process is gone: runc omits pid (0) here

@@ -24,6 +24,10 @@ class RecordingSyscalls(Syscalls):
     def names(self) -> list[str]:
         return [str(c[0]) for c in self.calls]
 
+    def fork_into_cgroup(self, cgroup_fd: int) -> int:
+        self._record("fork_into_cgroup", cgroup_fd)
+        return 4321
+
     def unshare(self, flags: int) -> None:
         self._record("unshare", flags)
 

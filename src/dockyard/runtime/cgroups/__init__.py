@@ -11,7 +11,7 @@ every hierarchy; relative -> under our own cgroup; absolute -> under each hierar
 
 from __future__ import annotations
 
-from dockyard.errors import FailedPrecondition, InvalidArgument, Unavailable
+from dockyard.errors import DockyardError, FailedPrecondition, InvalidArgument, Unavailable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -30,6 +30,28 @@ class Manager:
     def apply(self, pid: int) -> None:
         """Move ``pid`` into the container's cgroup in every hierarchy."""
         raise NotImplementedError
+
+    def thread_dirs(self) -> list[str]:
+        """The v1 directories a single-threaded process joins by itself with
+        :func:`~dockyard.runtime.cgroups.fs.join_self` (no RCU grace period)."""
+        return []
+
+    def process_dir(self) -> str:
+        """The cgroup2 directory the container's processes join whole ("" when none): a child
+        is born there (:meth:`Syscalls.fork_into_cgroup`) or moved by :meth:`apply_process`."""
+        return ""
+
+    def apply_process(self, pid: int) -> None:
+        """Move ``pid`` into :meth:`process_dir` (a cgroup.procs write); no-op without one."""
+        from dockyard.runtime.cgroups import fs
+
+        directory = self.process_dir()
+        if not directory:
+            return
+        try:
+            fs.write(directory, "cgroup.procs", pid, "cgroups")
+        except DockyardError as exc:
+            raise type(exc)(f"cgroups: cannot join {directory}: {exc.message}") from None
 
     def set(self, resources: dict[str, Any]) -> None:
         """Write OCI ``linux.resources`` (only the parts given) to the cgroup files."""
@@ -141,36 +163,3 @@ def manager_from_state(state: dict[str, Any]) -> Manager:
 
         return V2Manager(str(state.get("unified") or ""))
     raise InvalidArgument(f"cgroups: unknown cgroup state version: {version!r}")
-
-
-
-def start_attach_warmup(self_cgroup_path: str = "/proc/self/cgroup") -> int:
-    """Spawn ``sh`` to move itself into its own (v1) cgroup, a no-op move; return its pid.
-
-    Every cgroup.procs write takes the kernel's threadgroup lock for writing, and the first
-    one after a quiet period waits for an RCU grace period (5-30 ms on this kind of host)
-    while holding cgroup_mutex (so mkdir in any cgroup waits too; fork does not). Spawned
-    once the container's directories exist, this throw-away writer pays the wait while
-    the runtime and the new init do their own work; the real attach then finds the lock
-    warm. posix_spawn (vfork) keeps the caller free of copy-on-write faults. Returns -1
-    where it does not apply; the caller reaps the pid.
-    """
-    import os
-
-    try:
-        with open(self_cgroup_path) as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return -1
-    for line in lines:
-        _hid, controllers, path = line.split(":", 2)
-        if controllers in ("pids", "freezer", "devices"):
-            target = f"/sys/fs/cgroup/{controllers}{path}/cgroup.procs"
-            if os.path.exists(target) and os.path.exists("/bin/sh"):
-                try:
-                    return os.posix_spawn(
-                        "/bin/sh", ["sh", "-c", f'echo 0 > "{target}"'], {}, setsid=False
-                    )
-                except OSError:
-                    return -1
-    return -1

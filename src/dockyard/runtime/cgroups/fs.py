@@ -140,6 +140,23 @@ def write(directory: str, name: str, value: str | int, what: str) -> None:
         os.close(fd)
 
 
+def join_self(directories: list[str]) -> None:
+    """Move the calling thread into each v1 ``directory`` by writing 0 to its ``tasks``.
+
+    For a single-threaded process this moves the whole process. Unlike a cgroup.procs write
+    it does not take the kernel's global threadgroup lock, whose first writer after a quiet
+    period waits for an RCU grace period (5-30 ms) while holding cgroup_mutex.
+    """
+    for directory in directories:
+        try:
+            write(directory, "tasks", 0, "cgroups")
+        except DockyardError as exc:
+            hint = ""
+            if "cpuset" in directory and "No space left" in exc.message:
+                hint = " (cpuset.cpus/cpuset.mems are empty)"
+            raise type(exc)(f"cgroups: cannot join {directory}: {exc.message}{hint}") from None
+
+
 def read(directory: str, name: str) -> str:
     """A cgroup file's content without the trailing newline; '' if it does not exist."""
     try:

@@ -100,6 +100,12 @@ class V1Manager(Manager):
                     hint = " (cpuset.cpus/cpuset.mems are empty)"
                 raise type(exc)(f"cgroups: cannot join {directory}: {exc.message}{hint}") from None
 
+    def thread_dirs(self) -> list[str]:
+        return [d for d in self._dirs() if d != self.unified]
+
+    def process_dir(self) -> str:
+        return self.unified
+
     def set(self, resources: dict[str, Any]) -> None:
         from dockyard.runtime.cgroups.v1_resources import apply
 

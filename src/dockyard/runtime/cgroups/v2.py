@@ -73,6 +73,9 @@ class V2Manager(Manager):
         except DockyardError as exc:
             raise type(exc)(f"cgroups: cannot join {self.unified}: {exc.message}") from None
 
+    def process_dir(self) -> str:
+        return self.unified
+
     def set(self, resources: dict[str, Any]) -> None:
         if not isinstance(resources, dict):
             raise InvalidArgument(f"{R}: must be an object")
