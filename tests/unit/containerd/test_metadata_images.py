@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from dockyard.containerd.filters import Adaptor, labels_adaptor, parse_filters
 from dockyard.containerd.metadata import DB, Descriptor, Image
-from dockyard.containerd.metadata.filters import Adaptor, labels_adaptor, parse_filters
 from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
 from dockyard.oci.digest import digest_bytes
 

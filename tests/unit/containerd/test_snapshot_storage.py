@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.containerd.snapshots import KIND_ACTIVE, KIND_COMMITTED, KIND_VIEW, Info, Usage
-from dockyard.containerd.snapshots.filters import Filter, parse
+from dockyard.containerd.filters import parse_filters
+from dockyard.containerd.snapshots import KIND_ACTIVE, KIND_COMMITTED, KIND_VIEW, Info, Usage, info_field
 from dockyard.containerd.snapshots.storage import MetaStore
 from dockyard.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 
@@ -197,8 +197,8 @@ INFOS = [
 
 
 def _names(*filters: str) -> list[str]:
-    f = Filter(filters)
-    return [i.name for i in INFOS if f.match(i)]
+    f = parse_filters(filters, casefold=("kind",))
+    return [i.name for i in INFOS if f.match(lambda path, i=i: info_field(i, path))]
 
 
 @pytest.mark.parametrize(
@@ -229,4 +229,4 @@ def test_filters(filters: tuple[str, ...], expected: list[str]) -> None:
 @pytest.mark.parametrize("bad", ["kind==", "==x", 'labels."open', "name~=(", "a b", "a,", "name=x"])
 def test_bad_filters(bad: str) -> None:
     with pytest.raises(InvalidArgument, match="filter"):
-        parse(bad)
+        parse_filters([bad])

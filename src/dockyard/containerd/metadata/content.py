@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from functools import partial
 
 from dockyard.containerd.content import ContentStore, Info, ReaderAt, Status, Writer
-from dockyard.containerd.metadata.filters import labels_adaptor, parse_filters
+from dockyard.containerd.filters import labels_adaptor, parse_filters
 from dockyard.containerd.metadata.leases import add_resource, remove_resource
 from dockyard.containerd.metadata.namespaces import ensure_namespace
 from dockyard.containerd.metadata.schema import next_sequence

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from functools import partial
 
-from dockyard.containerd.metadata.filters import labels_adaptor, parse_filters
+from dockyard.containerd.filters import labels_adaptor, parse_filters
 from dockyard.containerd.metadata.leases import LABEL_EXPIRE, add_resource, remove_resource
 from dockyard.containerd.metadata.namespaces import ensure_namespace
 from dockyard.containerd.metadata.validation import dumps, loads, validate_labels

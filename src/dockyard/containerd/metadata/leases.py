@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from functools import partial
 
-from dockyard.containerd.metadata.filters import labels_adaptor, parse_filters
+from dockyard.containerd.filters import labels_adaptor, parse_filters
 from dockyard.containerd.metadata.namespaces import ensure_namespace
 from dockyard.containerd.metadata.validation import (
     dumps,

@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator, Sequence
 from functools import partial
 
-from dockyard.containerd.metadata.filters import labels_adaptor, parse_filters
+from dockyard.containerd.filters import parse_filters
 from dockyard.containerd.metadata.leases import add_resource, remove_resource
 from dockyard.containerd.metadata.namespaces import ensure_namespace
 from dockyard.containerd.metadata.schema import next_sequence
@@ -37,6 +37,7 @@ from dockyard.containerd.snapshots import (
     Mount,
     Snapshotter,
     Usage,
+    info_field,
 )
 from dockyard.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 
@@ -130,7 +131,7 @@ class NamespacedSnapshotter(Snapshotter):
                                 (self.namespace, self.name)).fetchall()
         for row in rows:
             info = _info(row)
-            if flt.match(partial(_adapt, info)):
+            if flt.match(partial(info_field, info)):
                 yield info
 
     def close(self) -> None:
@@ -215,17 +216,3 @@ class NamespacedSnapshotter(Snapshotter):
 def _info(row: sqlite3.Row) -> Info:
     return Info(name=row["key"], kind=row["kind"], parent=row["parent"] or "", labels=loads(row["labels"]),
                 created=row["created_at"], updated=row["updated_at"])
-
-
-def _adapt(info: Info, path: Sequence[str]) -> tuple[str, bool]:
-    if not path:
-        return "", False
-    if path[0] == "name":
-        return info.name, True
-    if path[0] == "kind":
-        return info.kind, True
-    if path[0] == "parent":
-        return info.parent, bool(info.parent)
-    if path[0] == "labels":
-        return labels_adaptor(info.labels, path)
-    return "", False

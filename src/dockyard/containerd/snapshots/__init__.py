@@ -51,6 +51,24 @@ class Usage:
     inodes: int = 0
 
 
+def info_field(info: Info, path: Sequence[str]) -> tuple[str, bool]:
+    """The adaptor of :mod:`dockyard.containerd.filters` for snapshots: ``name``, ``kind``
+    (compare with casefold), ``parent`` and ``labels.<key>``."""
+    from dockyard.containerd.filters import labels_adaptor
+
+    if not path:
+        return "", False
+    if path[0] == "name":
+        return info.name, True
+    if path[0] == "kind":
+        return info.kind, True
+    if path[0] == "parent":
+        return info.parent, bool(info.parent)
+    if path[0] == "labels":
+        return labels_adaptor(info.labels, path)
+    return "", False
+
+
 class Snapshotter:
     """containerd's snapshotter contract. Errors: NotFound (no such key), AlreadyExists (key or
     name taken), FailedPrecondition (wrong kind, parent not committed, has children),

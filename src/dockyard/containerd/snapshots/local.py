@@ -18,10 +18,12 @@ when a root is opened) finishes what a crash interrupted.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
 
+from dockyard.containerd.filters import parse_filters
 from dockyard.containerd.snapshots import (
     KIND_ACTIVE,
     KIND_COMMITTED,
@@ -30,8 +32,8 @@ from dockyard.containerd.snapshots import (
     Mount,
     Snapshotter,
     Usage,
+    info_field,
 )
-from dockyard.containerd.snapshots.filters import Filter
 from dockyard.containerd.snapshots.fsutil import check_unmounted, disk_usage, remove_tree
 from dockyard.containerd.snapshots.storage import MetaStore, Record, check_key, check_labels
 from dockyard.errors import DockyardError, FailedPrecondition
@@ -135,10 +137,10 @@ class LocalSnapshotter(Snapshotter):
             remove_tree(trash)
 
     def walk(self, *filters: str) -> Iterator[Info]:
-        selected = Filter(filters)
+        selected = parse_filters(filters, casefold=("kind",))
         with self.store.read() as tx:
             infos = [rec.info() for rec in tx.all()]
-        return iter([info for info in infos if selected.match(info)])
+        return iter([info for info in infos if selected.match(functools.partial(info_field, info))])
 
     def close(self) -> None:
         self.store.close()
