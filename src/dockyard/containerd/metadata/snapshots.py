@@ -33,6 +33,7 @@ from dockyard.containerd.snapshots import (
     KIND_ACTIVE,
     KIND_COMMITTED,
     KIND_VIEW,
+    LABEL_SNAPSHOT_REF,
     Info,
     Mount,
     Snapshotter,
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
     from dockyard.containerd.metadata.db import DB
 
 INHERITED_PREFIX = "containerd.io/snapshot/"
-LABEL_SNAPSHOT_REF = "containerd.io/snapshot.ref"  # on prepare: the name it will be committed as
 
 
 def inherited(labels: dict[str, str]) -> dict[str, str]:

@@ -20,6 +20,8 @@ KIND_VIEW = "View"
 KIND_ACTIVE = "Active"
 KIND_COMMITTED = "Committed"
 KINDS = (KIND_VIEW, KIND_ACTIVE, KIND_COMMITTED)
+# on prepare: the name the snapshot will be committed as (containerd's unpacker sets it)
+LABEL_SNAPSHOT_REF = "containerd.io/snapshot.ref"
 
 
 @dataclass
