@@ -34,13 +34,13 @@ sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "bench"))
 
 from imagegen import make_image  # noqa: E402
+from tests.support.registry import LocalRegistry  # noqa: E402
 
 from dockyard.containerd.content.store import ContentStore  # noqa: E402
 from dockyard.containerd.registry.client import RegistryClient  # noqa: E402
 from dockyard.containerd.registry.pull import pull  # noqa: E402
 from dockyard.containerd.registry.unpacking import SnapshotApplier  # noqa: E402
 from dockyard.containerd.snapshots.overlay import OverlaySnapshotter  # noqa: E402
-from tests.support.registry import LocalRegistry  # noqa: E402
 
 
 def run_dockyard(work: Path, ref: str, host: str) -> float:
@@ -99,10 +99,7 @@ def main() -> int:
                 for name in order:
                     work = base / f"{name}-{n}"
                     work.mkdir()
-                    if name == "dockyard":
-                        seconds = run_dockyard(work, ref, registry.host)
-                    else:
-                        seconds = run_peer(work, ref)
+                    seconds = run_dockyard(work, ref, registry.host) if name == "dockyard" else run_peer(work, ref)
                     times[name].append(seconds)
                     print(f"run {n} {name}: {seconds:.2f} s", flush=True)
                     shutil.rmtree(work)

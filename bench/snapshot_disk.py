@@ -86,7 +86,8 @@ def main() -> int:
     try:
         image = make_image(base / "layout", args.mb, args.files)
         print(f"image: {image.uncompressed_bytes / mib:.0f} MiB in {image.files} files, {image.layers} layers")
-        for name, cls, count in (("overlay", OverlaySnapshotter, args.count), ("native", NativeSnapshotter, args.native)):
+        backends = (("overlay", OverlaySnapshotter, args.count), ("native", NativeSnapshotter, args.native))
+        for name, cls, count in backends:
             if count <= 0:
                 continue
             root = base / name
