@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from tests.support.registry import LocalRegistry, busybox_layer, fast_client, make_image, make_layer, push_with_skopeo
+from tests.support.registry_stub import StubRegistry, StubState
 
 from dockyard.containerd.content import ContentStore
 from dockyard.containerd.image_service import LABEL_GC_SNAPSHOT, ImageService
@@ -17,6 +18,7 @@ from dockyard.containerd.metadata.db import DB
 from dockyard.containerd.mount import mounted
 from dockyard.containerd.snapshots import KIND_COMMITTED
 from dockyard.containerd.snapshots.overlay import OverlaySnapshotter
+from dockyard.errors import NotFound
 
 pytest_plugins = ["tests.integration.conftest_registry"]
 pytestmark = pytest.mark.root
@@ -99,3 +101,22 @@ def test_pull_again_points_the_name_at_the_new_image(host: Host, registry: Local
     gc.collect(host.db)  # the old image's blobs and snapshot are garbage now
     assert host.blobs() == {b.desc.digest for b in new.blobs()}
     assert host.committed() == set(pulled.chain_ids)
+
+
+def test_failed_pull_leaves_the_store_as_it_was(host: Host, registry: LocalRegistry, tmp_path: Path) -> None:
+    """The first layer arrives and is unpacked, the second is missing: no blob, snapshot, image
+    or lease of that pull remains."""
+    kept = make_image([make_layer({"kept": b"k\n"})])
+    push_with_skopeo(tmp_path, kept.blobs(), kept.manifest.desc, f"{registry.host}/kept/image:1")
+    host.service.pull("default", f"{registry.host}/kept/image:1", client=fast_client(registry.host))
+    before = (host.blobs(), host.committed())
+    broken = make_image([make_layer({"a": b"a\n"}), make_layer({"b": b"b\n"})])
+    state = StubState()
+    with StubRegistry(state) as stub:
+        state.blobs = {b.desc.digest: b.data for b in broken.blobs() if b is not broken.layers[1].blob}
+        stub.add_manifest("app", "1", broken.manifest.desc.media_type, broken.manifest.data)
+        with pytest.raises(NotFound):
+            host.service.pull("default", f"{stub.host}/app:1", client=fast_client(stub.host))
+    assert (host.blobs(), host.committed()) == before
+    assert [i.name for i in host.service.list("default")] == [f"{registry.host}/kept/image:1"]
+    assert host.db.leases("default").list() == []

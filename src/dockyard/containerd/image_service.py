@@ -8,6 +8,7 @@ gRPC services use the same steps:
 - after the unpack the image's config blob carries ``containerd.io/gc.ref.snapshot.<name>``
   naming the top snapshot, so the image keeps its snapshots alive through the garbage
   collector's references, exactly as containerd's unpacker labels them;
+- a pull that fails leaves the store as it was (its lease goes, and a collection with it);
 - removing an image deletes only its record; :func:`dockyard.containerd.gc.collect` then
   removes what no other image, lease or container references.
 """
@@ -65,6 +66,7 @@ class ImageService:
         name = snapshotter or self.default_snapshotter
         leases = self.db.leases(namespace)
         lease = leases.create(expire=PULL_LEASE_SECONDS)
+        done = False
         try:
             content = self.db.content(namespace, lease=lease.id)
             applier = SnapshotApplier(self.db.snapshotter(name, namespace, lease=lease.id)) if unpack else None
@@ -75,8 +77,11 @@ class ImageService:
                 info.labels[LABEL_GC_SNAPSHOT + name] = chain_ids[-1]
                 content.update(info, [f"labels.{LABEL_GC_SNAPSHOT}{name}"])
             image = self._record(namespace, str(reference), pulled)
+            done = True
         finally:
             leases.delete(lease.id)
+            if not done:  # leave the store as it was: what this pull wrote is garbage now
+                gc.collect(self.db)
         return PulledImage(image, pulled, chain_ids)
 
     def _record(self, namespace: str, name: str, pulled: PullResult) -> Image:
