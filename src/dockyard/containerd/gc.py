@@ -9,8 +9,11 @@ Roots, per namespace:
 - images that have not expired, and through them their target;
 - ingests whose 24-hour protection has not run out (an ingest in a lease is held by it);
 - content and snapshots labelled ``containerd.io/gc.root``;
-- active and view snapshots (containers hold them in containerd; until dockyard has
-  containers they are roots themselves - ``active_snapshots_are_roots=False`` turns that off).
+- containers, and through them their snapshot (``snapshotter``/``snapshot_key``), their
+  image and what their labels reference;
+- active and view snapshots, unless ``active_snapshots_are_roots=False`` (the daemon's
+  setting: there containers and leases hold the snapshots in use, as in containerd; the
+  library's callers that make snapshots without either keep the default).
 
 References, followed from every marked object: labels ``containerd.io/gc.ref.content``
 (alone or followed by ``.`` or ``/`` and any name) name a digest,
@@ -146,6 +149,14 @@ class _Graph:
                 self.refs[node].append(("content", row[0], row[2]))
             if row[3] is not None and row[3] >= now:
                 self.roots.append((node, False))
+        for row in conn.execute("SELECT namespace, id, labels, snapshotter, snapshot_key, image FROM containers"):
+            node = ("container", row[0], row[1])
+            self._object(node, loads(row[2]), root=False)
+            self.roots.append((node, False))
+            if row[3] and row[4]:
+                self.refs[node].append(("snapshot", row[0], f"{row[3]}/{row[4]}"))
+            if row[5]:
+                self.refs[node].append(("image", row[0], row[5]))
         resources: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
         for row in conn.execute("SELECT namespace, lease, type, id FROM lease_resources"):
             resources[(row[0], row[1])].append((row[2], row[3]))

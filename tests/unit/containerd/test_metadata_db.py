@@ -10,10 +10,13 @@ from pathlib import Path
 import pytest
 
 from dockyard.containerd.metadata import DB, Descriptor, Image
+from dockyard.containerd.metadata.schema import MIGRATIONS
 from dockyard.errors import AlreadyExists, FailedPrecondition, Internal, InvalidArgument, NotFound, Unavailable
 from dockyard.oci.digest import digest_bytes
 
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+LATEST = max(MIGRATIONS)  # the schema version this code writes
+NEXT = LATEST + 1  # a migration a later dockyard would add
 
 
 def image(name: str, data: bytes = b"manifest") -> Image:
@@ -25,8 +28,8 @@ def test_wal_foreign_keys_and_schema_version(tmp_path: Path) -> None:
         conn = db.connection()
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-        assert db.schema_version == 1
-        assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == 1
+        assert db.schema_version == LATEST
+        assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == LATEST
         db.images("default").create(image("a"))
         assert (tmp_path / "meta.db-wal").exists()
         with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"), db.write() as c:
@@ -72,19 +75,19 @@ def test_reopen_keeps_data_and_migrations_run_once(tmp_path: Path) -> None:
         db.images("default").create(image("persisted"))
     calls: list[int] = []
 
-    def v2(conn: sqlite3.Connection) -> None:
-        calls.append(2)
+    def upgrade(conn: sqlite3.Connection) -> None:
+        calls.append(NEXT)
         conn.execute("ALTER TABLE images ADD COLUMN note TEXT")
 
-    with DB(path, migrations={2: v2}) as db:
-        assert db.schema_version == 2
+    with DB(path, migrations={NEXT: upgrade}) as db:
+        assert db.schema_version == NEXT
         assert [i.name for i in db.images("default").list()] == ["persisted"]
         columns = [row[1] for row in db.connection().execute("PRAGMA table_info(images)")]
         assert "note" in columns
-    with DB(path, migrations={2: v2}) as db:
-        assert db.schema_version == 2
-    assert calls == [2]
-    with pytest.raises(FailedPrecondition, match="schema version 2 is newer than this dockyard"):
+    with DB(path, migrations={NEXT: upgrade}) as db:
+        assert db.schema_version == NEXT
+    assert calls == [NEXT]
+    with pytest.raises(FailedPrecondition, match=f"schema version {NEXT} is newer than this dockyard"):
         DB(path)
 
 
@@ -97,9 +100,9 @@ def test_a_failing_migration_leaves_the_file_as_it_was(tmp_path: Path) -> None:
         raise RuntimeError("migration failed")
 
     with pytest.raises(RuntimeError):
-        DB(path, migrations={2: broken})
+        DB(path, migrations={NEXT: broken})
     with DB(path) as db:
-        assert db.schema_version == 1
+        assert db.schema_version == LATEST
         assert db.connection().execute("SELECT name FROM sqlite_master WHERE name = 'half_done'").fetchone() is None
 
 

@@ -35,6 +35,8 @@ def test_create_list_delete(db: DB) -> None:
         leases.delete("pull-1")
     with pytest.raises(InvalidArgument, match="lease id"):
         leases.create("bad id")
+    assert leases.create("166334371-3pL-").id == "166334371-3pL-"  # as containerd's clients make them
+    assert leases.create("1-a_-b").id == "1-a_-b"
 
 
 def test_expire_sets_the_gc_label(db: DB) -> None:

@@ -25,7 +25,6 @@ from dockyard.containerd.metadata.validation import (
     dumps,
     format_time,
     loads,
-    validate_identifier,
     validate_labels,
 )
 from dockyard.errors import AlreadyExists, InvalidArgument, NotFound, NotImplementedYet
@@ -92,6 +91,20 @@ def remove_resource(conn: sqlite3.Connection, namespace: str, lease: str, type_:
                      (namespace, lease, type_, id_))
 
 
+MAX_LEASE_ID = 256
+
+
+def validate_lease_id(value: str) -> str:
+    """A lease id: printable ASCII without blanks. Looser than an identifier, as in
+    containerd, whose clients make ids like ``166334371-3pL-`` (nanoseconds and base64)."""
+    if not value:
+        raise InvalidArgument("lease id must not be empty")
+    if len(value) > MAX_LEASE_ID or not all("!" <= ch <= "~" for ch in value):
+        raise InvalidArgument(f"lease id {value[:80]!r}: must be 1 to {MAX_LEASE_ID} printable characters "
+                              "without blanks")
+    return value
+
+
 def random_id() -> str:
     """A fresh lease id (containerd's ``WithRandomID``: nanoseconds, then random)."""
     suffix = base64.urlsafe_b64encode(os.urandom(8)).decode().rstrip("=").replace("_", "x").replace("-", "y")
@@ -108,7 +121,7 @@ class LeaseManager:
     def create(self, id: str = "", labels: dict[str, str] | None = None, expire: float | None = None) -> Lease:
         """A new lease (a random id when ``id`` is empty). ``expire`` (seconds from now)
         sets the ``containerd.io/gc.expire`` label."""
-        lease_id = validate_identifier(id or random_id(), "lease id")
+        lease_id = validate_lease_id(id or random_id())
         given = dict(labels or {})
         if expire is not None:
             given[LABEL_EXPIRE] = format_time(time.time() + expire)

@@ -1,7 +1,7 @@
 """Namespaces (containerd's ``namespaces.Store``): names with labels that partition images,
 content, snapshots and leases. Creating any object in a namespace creates the namespace;
-deleting it is refused while it still holds images, blobs or snapshots (its leases and
-ingests go with it).
+deleting it is refused while it still holds images, blobs, containers or snapshots (its
+leases and ingests go with it).
 """
 
 from __future__ import annotations
@@ -95,6 +95,8 @@ class NamespaceStore:
                 held.append("images")
             if conn.execute("SELECT 1 FROM content WHERE namespace = ? LIMIT 1", (name,)).fetchone():
                 held.append("blobs")
+            if conn.execute("SELECT 1 FROM containers WHERE namespace = ? LIMIT 1", (name,)).fetchone():
+                held.append("containers")
             for row in conn.execute(
                     "SELECT DISTINCT snapshotter FROM snapshots WHERE namespace = ? ORDER BY snapshotter", (name,)):
                 held.append(f"snapshots on {row[0]!r} snapshotter")

@@ -22,6 +22,8 @@ times are seconds since the epoch):
 - ``leases(namespace, id, labels, created_at)`` and ``lease_resources(namespace, lease,
   type, id)``: ``type`` is ``content``, ``ingests``, ``images`` or ``snapshots/<name>``
 - ``sequences(name, value)``: counters for backend keys
+
+Version 2 adds ``containers`` (see :mod:`dockyard.containerd.metadata.containers`).
 """
 
 from __future__ import annotations
@@ -109,7 +111,13 @@ def _v1(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-MIGRATIONS: dict[int, Migration] = {1: _v1}
+def _v2(conn: sqlite3.Connection) -> None:
+    from dockyard.containerd.metadata.containers import create_tables
+
+    create_tables(conn)
+
+
+MIGRATIONS: dict[int, Migration] = {1: _v1, 2: _v2}
 
 
 def current_version(conn: sqlite3.Connection) -> int:
