@@ -46,7 +46,7 @@ fi
 # `site` (~10 ms of every start); these start the venv's interpreter with -IS and put
 # dockyard's own directory on sys.path (the runtime needs only the standard library).
 pkgdir=$(.venv/bin/python -c 'import dockyard, os; print(os.path.dirname(os.path.dirname(os.path.abspath(dockyard.__file__))))')
-for entry in "dockyard-runc:dockyard.runtime.cli"; do  # module:entry() that exits
+for entry in "dockyard-runc:dockyard.runtime.cli" "dockyard-shim:dockyard.shim.main"; do  # module:entry() that exits
   name=${entry%%:*}; module=${entry#*:}
   tmp=.venv/bin/.$name.tmp
   cat >"$tmp" <<PY
