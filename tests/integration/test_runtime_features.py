@@ -37,11 +37,15 @@ def _pending(request: pytest.FixtureRequest, runtime: Runtime, reason: str) -> N
 
 
 def without_ids(mountinfo: str) -> list[str]:
-    """mountinfo lines without mount ids and with peer group numbers dropped
-    (``shared:12`` -> ``shared``), so two containers' tables compare."""
+    """mountinfo lines without mount ids, with peer group numbers dropped
+    (``shared:12`` -> ``shared``) and anonymous device numbers (``0:41``: proc, tmpfs, ...,
+    numbered in mount order host-wide, so other sessions' mounts shift them) made ``0:N``,
+    so two containers' tables compare."""
     lines = []
     for line in mountinfo.splitlines():
         fields = line.split()[2:]
+        if fields and fields[0].startswith("0:"):
+            fields[0] = "0:N"
         lines.append(re.sub(r"\b(shared|master|propagate_from):\d+", r"\1", " ".join(fields)))
     return lines
 
