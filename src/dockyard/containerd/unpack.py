@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dockyard.containerd.archive import fsops
@@ -89,7 +90,7 @@ def apply_to_snapshot(
         _discard(snapshotter, key)  # a backend that does not know the label: nothing to read either
         return UnpackResult(name, expected_diff_id, 0, applied=False)
     try:
-        result = _apply(mounts, stream, compression)
+        result = apply_to_mounts(mounts, stream, compression)
         if expected_diff_id is not None and result.diff_id != expected_diff_id:
             raise InvalidArgument(
                 f"layer diffID mismatch: expected {expected_diff_id}, got {result.diff_id}"
@@ -127,7 +128,10 @@ def _writes_overlay_whiteouts() -> bool:
     return os.geteuid() == 0 and not fsops.in_user_namespace()
 
 
-def _apply(mounts: list[Mount], stream: Readable, compression: str) -> ApplyResult:
+def apply_to_mounts(mounts: Sequence[Mount], stream: Readable, compression: str = "auto") -> ApplyResult:
+    """Extract the layer in ``stream`` onto ``mounts`` as containerd's applier does: one
+    writable bind is written into its source, one overlay into its upper directory with
+    overlay whiteouts (as root, outside a user namespace); anything else is mounted first."""
     from dockyard.containerd import mount  # the mount helper pulls in the runtime's syscalls
 
     if len(mounts) == 1:

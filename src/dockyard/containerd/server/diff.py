@@ -26,15 +26,13 @@ from dockyard.containerd import mount
 from dockyard.containerd.api.services.diff.v1 import diff_pb2 as pb
 from dockyard.containerd.api.services.diff.v1 import diff_pb2_grpc
 from dockyard.containerd.api.types import descriptor_pb2
-from dockyard.containerd.archive import fsops
-from dockyard.containerd.archive.apply import ApplyResult, apply_layer
 from dockyard.containerd.archive.diff import write_diff
-from dockyard.containerd.archive.stream import Readable
 from dockyard.containerd.content import Info
 from dockyard.containerd.server import call
 from dockyard.containerd.server.backend import Backend
 from dockyard.containerd.server.convert import mounts_from_pb
 from dockyard.containerd.snapshots import Mount
+from dockyard.containerd.unpack import apply_to_mounts
 from dockyard.errors import AlreadyExists, NotImplementedYet
 from dockyard.oci import mediatypes
 
@@ -45,25 +43,6 @@ def _compression(media_type: str) -> str:
     if not mediatypes.is_layer(media_type):
         raise NotImplementedYet(f"unsupported diff media type: {media_type}")
     return mediatypes.layer_compression(media_type) or "none"
-
-
-def _writes_overlay_whiteouts() -> bool:
-    return os.geteuid() == 0 and not fsops.in_user_namespace()
-
-
-def apply_to_mounts(mounts: Sequence[Mount], stream: Readable, compression: str = "auto") -> ApplyResult:
-    """Extract the layer in ``stream`` onto ``mounts``."""
-    if len(mounts) == 1:
-        m = mounts[0]
-        if m.type == "bind" and "ro" not in m.options:
-            return apply_layer(stream, m.source, compression=compression)
-        if m.type == "overlay" and _writes_overlay_whiteouts():
-            plan = mount.plan_overlay(m)
-            if plan.upper and os.path.isabs(plan.upper) and all(os.path.isabs(p) for p in plan.lowers):
-                return apply_layer(stream, plan.upper, compression=compression, overlay_whiteouts=True,
-                                   parents=plan.lowers)
-    with mount.mounted(mounts) as root:
-        return apply_layer(stream, root, compression=compression)
 
 
 def readonly(mounts: Sequence[Mount]) -> list[Mount]:

@@ -19,6 +19,10 @@ from dockyard.errors import (
     Unavailable,
 )
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 # the v1 controllers a hierarchy may carry (anything else in the super options is a mount flag)
 V1_CONTROLLERS = frozenset(
     (
@@ -220,6 +224,36 @@ def procs(directory: str) -> list[int]:
             except ValueError:
                 continue
     return pids
+
+
+def make_dirs(directory: str, before_mkdir: Callable[[str], None] | None = None) -> list[str]:
+    """mkdir -p for a cgroup; returns the directories made, outermost first. ``before_mkdir``
+    gets each new directory's parent first (v2 enables controllers there). A failure takes
+    back what was made."""
+    missing: list[str] = []
+    current = directory
+    while not os.path.isdir(current):
+        missing.append(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    made: list[str] = []
+    try:
+        for d in reversed(missing):
+            if before_mkdir is not None:
+                before_mkdir(os.path.dirname(d))
+            try:
+                os.mkdir(d, 0o755)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise os_error(exc, "cgroups", "create", d) from None
+            made.append(d)
+    except BaseException:
+        remove_made(made)
+        raise
+    return made
 
 
 def remove_made(made: list[str]) -> None:

@@ -81,7 +81,7 @@ class V1Manager(Manager):
         made: list[str] = []
         try:
             for directory in self._dirs():
-                made.extend(_makedirs(directory))
+                made.extend(fs.make_dirs(directory))
             cpuset = self.paths.get("cpuset")
             if cpuset:
                 chain = [d for d in made if _is_self_or_ancestor(d, cpuset)]
@@ -187,34 +187,6 @@ class V1Manager(Manager):
 
 def _is_self_or_ancestor(directory: str, leaf: str) -> bool:
     return directory == leaf or leaf.startswith(directory + "/")
-
-
-def _makedirs(directory: str) -> list[str]:
-    """mkdir -p; the directories made, outermost first."""
-    missing: list[str] = []
-    current = directory
-    while not os.path.isdir(current):
-        missing.append(current)
-        parent = os.path.dirname(current)
-        if parent == current:
-            break
-        current = parent
-    made: list[str] = []
-    try:
-        for d in reversed(missing):
-            try:
-                os.mkdir(d, 0o755)
-            except FileExistsError:
-                continue
-            made.append(d)
-    except OSError as exc:
-        for d in reversed(made):
-            try:
-                os.rmdir(d)
-            except OSError:
-                pass
-        raise fs.os_error(exc, "cgroups", "create", exc.filename or directory) from None
-    return made
 
 
 def _fill_cpuset(made: list[str]) -> None:

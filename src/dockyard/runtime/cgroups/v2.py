@@ -44,28 +44,7 @@ class V2Manager(Manager):
 
     # -- lifecycle --------------------------------------------------------------------------
     def create(self) -> None:
-        missing: list[str] = []
-        current = self.unified
-        while not os.path.isdir(current):
-            missing.append(current)
-            parent = os.path.dirname(current)
-            if parent == current:
-                break
-            current = parent
-        made: list[str] = []
-        try:
-            for directory in reversed(missing):
-                _enable_all(os.path.dirname(directory))
-                try:
-                    os.mkdir(directory, 0o755)
-                except FileExistsError:
-                    continue
-                except OSError as exc:
-                    raise fs.os_error(exc, "cgroups", "create", directory) from None
-                made.append(directory)
-        except BaseException:
-            fs.remove_made(made)
-            raise
+        fs.make_dirs(self.unified, _enable_all)
 
     def apply(self, pid: int) -> None:
         try:
