@@ -19,18 +19,22 @@ trap 'rm -rf "$tmp"' EXIT
 mapfile -t files < <(cd "$PROTOS" && find . -name '*.proto' -printf '%P\n' | LC_ALL=C sort)
 grpc_files=()
 for f in "${files[@]}"; do
-  case "$f" in services/*) grpc_files+=("$f") ;; esac
+  case "$f" in services/*|dockyard/*) grpc_files+=("$f") ;; esac  # dockyard/: our own services
 done
 
 (cd "$PROTOS" && "$OLDPWD/$PY" -m grpc_tools.protoc -I. --python_out="$tmp" --pyi_out="$tmp" "${files[@]}")
 (cd "$PROTOS" && "$OLDPWD/$PY" -m grpc_tools.protoc -I. --grpc_python_out="$tmp" "${grpc_files[@]}")
 
-# our top-level proto directories, as Python packages under $PKG
+# our top-level proto directories (types, services, events, runc, cgroups, ...), as Python
+# packages under $PKG; of google/ only google/rpc is ours (google.protobuf is protobuf's)
+tops=$(cd "$PROTOS" && find . -mindepth 1 -maxdepth 1 -type d ! -name google -printf '%P\n' \
+  | LC_ALL=C sort | paste -sd'|')
+tops="${tops:+$tops|}google\\.rpc"
 find "$tmp" -name '*.py' -o -name '*.pyi' | while read -r file; do
   sed -E -i \
-    -e "s/^from (types|services|events|google\.rpc)([. ])/from $PKG.\1\2/" \
-    -e "s/^import (types|services|events)\./import $PKG.\1./" \
-    -e "s/(BuildTopDescriptorsAndMessages\(DESCRIPTOR, ')(types|services|events|google\.rpc)\./\1$PKG.\2./" \
+    -e "s/^from ($tops)([. ])/from $PKG.\1\2/" \
+    -e "s/^import ($tops)\./import $PKG.\1./" \
+    -e "s/(BuildTopDescriptorsAndMessages\(DESCRIPTOR, ')($tops)\./\1$PKG.\2./" \
     "$file"
 done
 

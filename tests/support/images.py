@@ -34,7 +34,7 @@ from dockyard.oci.image_config import History, ImageConfig, RunConfig
 
 BUSYBOX = "/bin/busybox"
 CREATED = "2024-01-02T03:04:05Z"
-APPLETS = ("sh", "ls", "cat", "echo", "true", "false", "mkdir", "rm", "env", "id")
+APPLETS = ("sh", "ls", "cat", "echo", "true", "false", "mkdir", "rm", "env", "id", "sleep", "ps")
 CHUNK = 1 << 20
 
 

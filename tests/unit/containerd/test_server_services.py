@@ -113,8 +113,8 @@ def test_errors_arrive_with_containerd_codes(client: Client) -> None:
         client.images.List(images_pb2.ListImagesRequest(), metadata=md("no spaces allowed"))
     assert code_of(bad) == grpc.StatusCode.INVALID_ARGUMENT
     with pytest.raises(grpc.RpcError) as tasks:
-        client.tasks.List(tasks_pb2.ListTasksRequest(), metadata=md())
-    assert code_of(tasks) == grpc.StatusCode.UNIMPLEMENTED
+        client.tasks.Get(tasks_pb2.GetRequest(container_id="none"), metadata=md())
+    assert code_of(tasks) == grpc.StatusCode.NOT_FOUND and tasks.value.details() == "task none not found"
 
 
 def test_namespaces_labels_and_delete(client: Client) -> None:
@@ -321,7 +321,8 @@ def test_introspection(client: Client) -> None:
     assert {("io.containerd.snapshotter.v1", "overlayfs"), ("io.containerd.snapshotter.v1", "native"),
             ("io.containerd.content.v1", "content"), ("io.containerd.grpc.v1", "images")} <= ids
     tasks = [p for p in plugins if p.id == "tasks"]
-    assert tasks and tasks[0].init_err.message  # registered, not working yet
+    assert tasks and not tasks[0].init_err.message
+    assert ("io.containerd.runtime.v2", "task") in ids
     only = client.introspection.Plugins(introspection_pb2.PluginsRequest(
         filters=["type==io.containerd.snapshotter.v1,id==native"])).plugins
     assert [(p.id, p.platforms[0].os) for p in only] == [("native", "linux")]

@@ -7,6 +7,7 @@ The file has the command line's keys (``address``, ``root``, ``state``, ``log_le
     root = "/var/lib/dockyard/containerd"
     state = "/run/dockyard/containerd"
     log_level = "info"
+    runtime = "runc"        # the default OCI runtime binary (default: dockyard-runc)
 
 An unknown key or a value of the wrong type is an error that names it.
 """
@@ -31,6 +32,7 @@ class Config:
     root: str = DEFAULT_ROOT
     state: str = DEFAULT_STATE
     log_level: str = "info"
+    runtime: str = ""  # the OCI runtime binary shims drive by default ("" = dockyard-runc)
 
     def checked(self) -> Config:
         if self.log_level not in LOG_LEVELS:

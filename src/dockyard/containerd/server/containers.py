@@ -3,7 +3,7 @@ metadata only (tasks run them), publishing containerd's container events."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import grpc
 from google.protobuf import empty_pb2
@@ -15,7 +15,7 @@ from dockyard.containerd.metadata.containers import Container, ContainerStore, R
 from dockyard.containerd.server import call
 from dockyard.containerd.server.backend import Backend
 from dockyard.containerd.server.convert import any_from_pb, any_to_pb, paths, timestamp
-from dockyard.errors import InvalidArgument
+from dockyard.errors import FailedPrecondition, InvalidArgument
 
 
 def container_to_pb(c: Container) -> pb.Container:
@@ -44,8 +44,9 @@ def container_from_pb(c: pb.Container) -> Container:
 
 
 class ContainersService(containers_pb2_grpc.ContainersServicer):  # type: ignore[misc]
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, has_task: Callable[[str, str], bool] = lambda ns, id: False) -> None:
         self.backend = backend
+        self.has_task = has_task
 
     def _store(self, context: grpc.ServicerContext) -> ContainerStore:
         return ContainerStore(self.backend.db, call.namespace(context))
@@ -88,6 +89,8 @@ class ContainersService(containers_pb2_grpc.ContainersServicer):  # type: ignore
 
     def Delete(self, request: pb.DeleteContainerRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:
         store = self._store(context)
+        if self.has_task(store.namespace, request.id):
+            raise FailedPrecondition(f"cannot delete container {request.id}: it has a task (delete the task first)")
         store.delete(request.id)
         self.backend.exchange.publish(store.namespace, "/containers/delete", ev.ContainerDelete(id=request.id))
         self.backend.gc.schedule()

@@ -47,6 +47,7 @@ from dockyard.containerd.server.leases import LeasesService
 from dockyard.containerd.server.namespaces import NamespacesService
 from dockyard.containerd.server.snapshots import SnapshotsService
 from dockyard.containerd.server.sockets import AddressLock, claim
+from dockyard.containerd.server.supervisor import Supervisor
 from dockyard.containerd.server.tasks import TasksService
 from dockyard.containerd.server.version import VersionService
 from dockyard.containerd.snapshots import Snapshotter
@@ -82,9 +83,10 @@ class Daemon:
         self.workers = workers
         self.backend: Backend | None = None
         self.server: grpc.Server | None = None
+        self.supervisor: Supervisor | None = None
         self._lock: AddressLock | None = None
 
-    def _serve(self, backend: Backend) -> grpc.Server:
+    def _serve(self, backend: Backend, supervisor: Supervisor) -> grpc.Server:
         server = grpc.server(
             ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="grpc"),
             interceptors=[ErrorInterceptor()],
@@ -100,8 +102,8 @@ class Daemon:
         leases_pb2_grpc.add_LeasesServicer_to_server(LeasesService(b), server)
         diff_pb2_grpc.add_DiffServicer_to_server(DiffService(b), server)
         events_pb2_grpc.add_EventsServicer_to_server(EventsService(b.exchange), server)
-        containers_pb2_grpc.add_ContainersServicer_to_server(ContainersService(b), server)
-        tasks_pb2_grpc.add_TasksServicer_to_server(TasksService(), server)
+        containers_pb2_grpc.add_ContainersServicer_to_server(ContainersService(b, supervisor.has_task), server)
+        tasks_pb2_grpc.add_TasksServicer_to_server(TasksService(b, supervisor), server)
         address = self.config.address
         old_umask = os.umask(0o177)  # the socket is born 0600
         try:
@@ -119,7 +121,9 @@ class Daemon:
         self._lock = claim(self.config.address)
         try:
             self.backend = open_backend(Path(self.config.root), Path(self.config.state))
-            self.server = self._serve(self.backend)
+            self.supervisor = Supervisor(self.backend.state, self.backend.exchange.publish, self.config.runtime)
+            self.supervisor.recover()
+            self.server = self._serve(self.backend, self.supervisor)
         except BaseException:
             self.stop(0)
             raise
@@ -129,12 +133,14 @@ class Daemon:
 
     def stop(self, grace: float = 5.0) -> None:
         """Stop serving: streams end, calls in progress get ``grace`` seconds."""
-        backend, server = self.backend, self.server
-        self.backend = self.server = None
+        backend, server, supervisor = self.backend, self.server, self.supervisor
+        self.backend = self.server = self.supervisor = None
         if backend is not None:
             backend.exchange.close()
         if server is not None:
             server.stop(grace).wait()
+        if supervisor is not None:
+            supervisor.close()  # the shims and their containers keep running
         if backend is not None:
             backend.gc.stop()
             backend.db.close()

@@ -36,8 +36,9 @@ GRPC = "io.containerd.grpc.v1"
 
 GRPC_SERVICES = ("containers", "content", "diff", "events", "images", "introspection", "leases", "namespaces",
                  "snapshots", "tasks", "version")
+RUNTIME = "io.containerd.runtime.v2"
 # grpc plugins registered but not working yet: (id, reason)
-NOT_READY = {"tasks": "tasks are not implemented yet (the shim comes next)"}
+NOT_READY: dict[str, str] = {}
 
 
 @dataclass
@@ -62,7 +63,11 @@ def plugins(backend: Backend) -> list[PluginInfo]:
     out.append(PluginInfo(GC, "scheduler", [METADATA]))
     out.append(PluginInfo(EVENT, "exchange"))
     out.append(PluginInfo(LEASE, "manager", [METADATA]))
-    for name in ("containers", "content", "diff", "images", "introspection", "leases", "namespaces", "snapshots"):
+    out.append(PluginInfo(RUNTIME, "task", [METADATA], platform=True,
+                          exports={"root": str(backend.root / "io.containerd.runtime.v2.task"),
+                                   "state": str(backend.state / "io.containerd.runtime.v2.task")}))
+    for name in ("containers", "content", "diff", "images", "introspection", "leases", "namespaces", "snapshots",
+                 "tasks"):
         out.append(PluginInfo(SERVICE, f"{name}-service", [METADATA]))
     for name in GRPC_SERVICES:
         out.append(PluginInfo(GRPC, name, [SERVICE], init_err=NOT_READY.get(name, "")))
