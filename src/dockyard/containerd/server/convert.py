@@ -22,6 +22,13 @@ def timestamp(seconds: float) -> timestamp_pb2.Timestamp:
     return ts
 
 
+def timestamp_ns(nanoseconds: int) -> timestamp_pb2.Timestamp:
+    """A Timestamp of nanoseconds since the epoch, exactly."""
+    ts = timestamp_pb2.Timestamp()
+    ts.seconds, ts.nanos = divmod(int(nanoseconds), 1_000_000_000)
+    return ts
+
+
 def seconds(ts: timestamp_pb2.Timestamp) -> float:
     return float(ts.seconds + ts.nanos / 1e9)
 

@@ -20,7 +20,7 @@ from typing import Any
 from google.protobuf.message import Message
 
 from dockyard.containerd.api.events import task_pb2 as ev
-from dockyard.containerd.server.convert import timestamp
+from dockyard.containerd.server.convert import timestamp_ns
 from dockyard.errors import DockyardError
 from dockyard.shim import protocol as pr
 from dockyard.shim import sockets
@@ -54,7 +54,7 @@ def to_message(topic: str, payload: dict[str, Any]) -> Message | None:
         if fd is None or value is None:
             continue
         if key in _TIMES:
-            getattr(message, key).CopyFrom(timestamp(int(value) / 1e9))
+            getattr(message, key).CopyFrom(timestamp_ns(int(value)))
         elif key == "io" and isinstance(value, dict):
             known = ev.TaskIO.DESCRIPTOR.fields_by_name
             message.io.CopyFrom(ev.TaskIO(**{k: v for k, v in value.items() if k in known}))

@@ -26,7 +26,7 @@ from google.protobuf.message import Message
 from dockyard.containerd.api.events import task_pb2 as ev
 from dockyard.containerd.metadata.containers import Container
 from dockyard.containerd.server.bundles import Bundle, existing
-from dockyard.containerd.server.convert import timestamp
+from dockyard.containerd.server.convert import timestamp_ns
 from dockyard.containerd.server.runtimes import choose
 from dockyard.containerd.server.shimevents import EventPump, to_message
 from dockyard.containerd.snapshots import Mount
@@ -213,7 +213,7 @@ class Supervisor:
                 result = dict(task.dead)
                 self.publish(task.namespace, "/tasks/delete", ev.TaskDelete(
                     container_id=task.id, id=task.id, pid=result["pid"], exit_status=result["exit_status"],
-                    exited_at=timestamp(result["exited_at"] / 1e9)))
+                    exited_at=timestamp_ns(result["exited_at"])))
             task.deleting = True
             self._discard(task)
         with self._lock:
@@ -280,7 +280,7 @@ class Supervisor:
             dead = task.dead
             self.publish(task.namespace, "/tasks/exit", ev.TaskExit(
                 container_id=task.id, id=task.id, pid=dead["pid"], exit_status=dead["exit_status"],
-                exited_at=timestamp(dead["exited_at"] / 1e9)))
+                exited_at=timestamp_ns(dead["exited_at"])))
         return True
 
 

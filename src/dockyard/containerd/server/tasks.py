@@ -26,7 +26,7 @@ from dockyard.containerd.filters import labels_adaptor, parse_filters
 from dockyard.containerd.metadata.containers import ContainerStore
 from dockyard.containerd.server import call
 from dockyard.containerd.server.backend import Backend
-from dockyard.containerd.server.convert import mounts_from_pb, timestamp
+from dockyard.containerd.server.convert import mounts_from_pb, timestamp, timestamp_ns
 from dockyard.containerd.server.metrics import pack_metrics, pack_process_details, runc_options
 from dockyard.containerd.server.supervisor import Stdio, Supervisor, Task
 from dockyard.errors import DockyardError, InvalidArgument, NotFound, NotImplementedYet
@@ -52,7 +52,7 @@ def _uint(value: Any) -> int:
 
 
 def _time(ns: Any) -> Any:
-    return timestamp(int(ns) / 1e9) if isinstance(ns, int) and ns > 0 else None
+    return timestamp_ns(int(ns)) if isinstance(ns, int) and ns > 0 else None
 
 
 def process_pb(container_id: str, state: dict[str, Any]) -> task_pb2.Process:
