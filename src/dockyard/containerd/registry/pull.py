@@ -21,6 +21,11 @@ the feed ends only after the blob was verified. Layer ``n`` is applied once ``0.
 :func:`dockyard.containerd.unpack.apply_to_snapshot`. The first failure (a download or the
 applier) stops the other downloads and is raised; downloads stopped that way keep their
 ingests for the next attempt.
+
+**Cancelling.** ``cancelled`` (a function, e.g. an event's ``is_set``) is asked before each
+request and between the pieces of each download: once it answers True the pull stops with
+:class:`.fetch.Cancelled` before writing any manifest, so a cancelled pull never leaves an
+image's documents behind (downloads stopped that way keep their ingests to resume).
 """
 
 from __future__ import annotations
@@ -84,7 +89,8 @@ class PullResult:
 
 def pull(ref: Reference | str, content_store: ContentTarget, *, platform: Platform | str | None = None,
          progress: ProgressCallback | None = None, client: RegistryClient | None = None,
-         applier: LayerApplier | None = None, max_concurrent: int = DEFAULT_CONCURRENCY) -> PullResult:
+         applier: LayerApplier | None = None, max_concurrent: int = DEFAULT_CONCURRENCY,
+         cancelled: Callable[[], bool] | None = None) -> PullResult:
     """Pull ``ref`` into ``content_store``; see the module documentation."""
     reference = parse_reference(ref) if isinstance(ref, str) else ref
     if max_concurrent < 1:
@@ -93,7 +99,8 @@ def pull(ref: Reference | str, content_store: ContentTarget, *, platform: Platfo
     own = client is None
     registry = client if client is not None else RegistryClient.for_reference(reference)
     try:
-        return _Pull(registry, reference, content_store, want, Reporter(progress), applier, max_concurrent).run()
+        return _Pull(registry, reference, content_store, want, Reporter(progress), applier, max_concurrent,
+                     cancelled).run()
     finally:
         if own:
             registry.close()
@@ -102,7 +109,7 @@ def pull(ref: Reference | str, content_store: ContentTarget, *, platform: Platfo
 class _Pull:
     def __init__(self, client: RegistryClient, reference: Reference, store: ContentTarget,
                  platform: Platform | None, report: Reporter, applier: LayerApplier | None,
-                 max_concurrent: int) -> None:
+                 max_concurrent: int, cancelled: Callable[[], bool] | None = None) -> None:
         self.client = client
         self.reference = reference
         self.repo = reference.path
@@ -111,14 +118,25 @@ class _Pull:
         self.report = report
         self.applier = applier
         self.max_concurrent = max_concurrent
-        self.cancel = threading.Event()
+        self.cancel = threading.Event()  # set when a part of the pull failed: the others stop
+        self.cancelled = cancelled  # the caller's: stop the whole pull
         self.source = source_label(reference.domain, reference.path)
 
+    def stopping(self) -> bool:
+        return self.cancel.is_set() or (self.cancelled is not None and self.cancelled())
+
+    def check(self) -> None:
+        """Cancelled if the caller cancelled the pull."""
+        if self.cancelled is not None and self.cancelled():
+            raise Cancelled(f"pull of {self.reference}: cancelled")
+
     def run(self) -> PullResult:
+        self.check()
         target = self.client.resolve(self.reference)
         documents: list[tuple[Descriptor, bytes, Manifest | ImageIndex]] = []
         desc, chosen_platform, index_desc = target, None, None
         while True:
+            self.check()
             data = self.client.fetch_manifest(self.repo, desc)
             doc = parse_manifest_document(data, desc.media_type)
             documents.append((desc, data, doc))
@@ -131,6 +149,7 @@ class _Pull:
             chosen_platform = desc.platform
         manifest_desc, manifest = desc, doc
         self._check_image(manifest, manifest_desc)
+        self.check()
         config_data = self._fetch_config(manifest.config)
         config = parse_image_config(config_data)
         self._check_platform(config, index_desc is not None)
@@ -138,6 +157,7 @@ class _Pull:
             raise InvalidArgument(f"manifest {self.reference}: {len(manifest.layers)} layers but the config lists "
                                   f"{len(config.diff_ids)} diff IDs")
         self._layers(manifest.layers, config.diff_ids)
+        self.check()  # the last moment: no manifest is written for a cancelled pull
         write_blob(self.store, manifest.config, config_data, self.source)
         children = [desc for desc, _, _ in documents[1:]]
         for position in range(len(documents) - 1, -1, -1):  # children first
@@ -223,6 +243,7 @@ class _Pull:
         assert self.applier is not None
         for n, (layer, feed) in enumerate(zip(layers, feeds, strict=True)):
             assert feed is not None
+            self.check()
             self.report(layer, phases.EXTRACTING, 0)
             try:
                 self.applier(n, layer, diff_ids[n], feed)
@@ -240,7 +261,7 @@ class _Pull:
     def _download(self, layer: Descriptor, feed: LayerFeed | None) -> None:
         writer = None
         try:
-            writer = open_writer(self.store, layer, self.cancel.is_set)
+            writer = open_writer(self.store, layer, self.stopping)
             if writer is None:
                 self.report(layer, phases.ALREADY_EXISTS)
             else:
@@ -254,7 +275,7 @@ class _Pull:
                         feed.data(at, piece)
                     self.report(layer, phases.DOWNLOADING, at + len(piece))
 
-                self.client.fetch_blob(self.repo, layer, writer, on_data=on_data, cancelled=self.cancel.is_set)
+                self.client.fetch_blob(self.repo, layer, writer, on_data=on_data, cancelled=self.stopping)
                 self.report(layer, phases.VERIFYING)
                 commit(self.store, writer, layer, self.source)
                 self.report(layer, phases.DOWNLOAD_COMPLETE)

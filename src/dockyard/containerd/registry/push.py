@@ -13,18 +13,23 @@ which must be in the store) and uploads, in the order a registry accepts them:
 
 Progress per blob: ``Preparing``, ``Waiting``, ``Pushing`` (bytes), then ``Pushed``,
 ``Layer already exists`` or ``Mounted from <repository>``.
+
+``cancelled`` (a function) is asked before each blob and before the manifests: once it
+answers True the push stops with :class:`.fetch.Cancelled` (blobs already uploaded stay in
+the registry, untagged; the tag is never written by a cancelled push).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from dockyard.containerd.registry import progress as phases
 from dockyard.containerd.registry import upload
 from dockyard.containerd.registry.client import RegistryClient
+from dockyard.containerd.registry.fetch import Cancelled
 from dockyard.containerd.registry.progress import ProgressCallback, Reporter
 from dockyard.containerd.registry.storeio import LABEL_SOURCE, ContentTarget, has_blob, labels_of
 from dockyard.errors import InvalidArgument, NotFound, NotImplementedYet
@@ -52,7 +57,8 @@ class PushResult:
 
 def push(ref: Reference | str, content_store: ContentTarget, target_descriptor: Descriptor, *,
          progress: ProgressCallback | None = None, client: RegistryClient | None = None,
-         mount_from: Sequence[str] = (), max_concurrent: int = DEFAULT_CONCURRENCY) -> PushResult:
+         mount_from: Sequence[str] = (), max_concurrent: int = DEFAULT_CONCURRENCY,
+         cancelled: Callable[[], bool] | None = None) -> PushResult:
     """Push ``target_descriptor`` (from ``content_store``) as ``ref``; see the module doc."""
     reference = parse_reference(ref) if isinstance(ref, str) else ref
     if reference.digest and reference.digest != target_descriptor.digest:
@@ -62,8 +68,8 @@ def push(ref: Reference | str, content_store: ContentTarget, target_descriptor: 
     own = client is None
     registry = client if client is not None else RegistryClient.for_reference(reference)
     try:
-        return _Push(registry, reference, content_store, Reporter(progress), mount_from, max_concurrent)\
-            .run(target_descriptor)
+        return _Push(registry, reference, content_store, Reporter(progress), mount_from, max_concurrent,
+                     cancelled).run(target_descriptor)
     finally:
         if own:
             registry.close()
@@ -71,7 +77,7 @@ def push(ref: Reference | str, content_store: ContentTarget, target_descriptor: 
 
 class _Push:
     def __init__(self, client: RegistryClient, reference: Reference, store: ContentTarget, report: Reporter,
-                 mount_from: Sequence[str], max_concurrent: int) -> None:
+                 mount_from: Sequence[str], max_concurrent: int, cancelled: Callable[[], bool] | None = None) -> None:
         self.client = client
         self.reference = reference
         self.repo = reference.path
@@ -80,6 +86,12 @@ class _Push:
         self.mount_from = list(mount_from)
         self.max_concurrent = max_concurrent
         self._lock = threading.Lock()
+        self.cancelled = cancelled
+
+    def check(self) -> None:
+        """Cancelled if the caller cancelled the push."""
+        if self.cancelled is not None and self.cancelled():
+            raise Cancelled(f"push of {self.reference}: cancelled")
 
     def run(self, target: Descriptor) -> PushResult:
         result = PushResult(self.reference, target.digest, target.size)
@@ -87,6 +99,7 @@ class _Push:
         blobs: dict[str, Descriptor] = {}
         self._walk(target, documents, blobs, result, depth=0)
         self._push_blobs(list(blobs.values()), result)
+        self.check()
         for desc, data in documents[:-1]:
             self.client.push_manifest(self.repo, desc.digest, desc.media_type, data)
         desc, data = documents[-1]
@@ -139,6 +152,7 @@ class _Push:
                 future.result()
 
     def _push_blob(self, blob: Descriptor, result: PushResult) -> None:
+        self.check()
         sources = [*self.mount_from, *self._known_sources(blob)]
         with self.store.reader(blob.digest) as reader:
             outcome, source = self.client.push_blob(

@@ -49,6 +49,7 @@ from dockyard.containerd.server.snapshots import SnapshotsService
 from dockyard.containerd.server.sockets import AddressLock, claim
 from dockyard.containerd.server.supervisor import Supervisor
 from dockyard.containerd.server.tasks import TasksService
+from dockyard.containerd.server.transfer import register as register_transfer
 from dockyard.containerd.server.version import VersionService
 from dockyard.containerd.snapshots import Snapshotter
 from dockyard.containerd.snapshots.native import NativeSnapshotter
@@ -104,6 +105,7 @@ class Daemon:
         events_pb2_grpc.add_EventsServicer_to_server(EventsService(b.exchange), server)
         containers_pb2_grpc.add_ContainersServicer_to_server(ContainersService(b, supervisor.has_task), server)
         tasks_pb2_grpc.add_TasksServicer_to_server(TasksService(b, supervisor), server)
+        register_transfer(server, b)
         address = self.config.address
         old_umask = os.umask(0o177)  # the socket is born 0600
         try:
