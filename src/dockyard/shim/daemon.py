@@ -129,7 +129,7 @@ def setup(config: ShimConfig, listener: _socket.socket) -> Callable[[], None]:
     from dockyard.shim import events as ev
     from dockyard.shim.loop import Loop
     from dockyard.shim.process import become_subreaper
-    from dockyard.shim.runtime import Runtime
+    from dockyard.shim.runtime import Runtime, is_own_runtime
     from dockyard.shim.server import Server
     from dockyard.shim.task import Task
 
@@ -139,7 +139,8 @@ def setup(config: ShimConfig, listener: _socket.socket) -> Callable[[], None]:
     publishers = ev.Publishers([ev.EventLog(config.path(EVENTS_NAME))])
     if config.publish:
         publishers.add(ev.CommandPublisher(config.publish))
-    runtime = Runtime(config.runtime, config.runtime_root, config.path(LOG_NAME), config.runtime_args)
+    runtime = Runtime(config.runtime, config.runtime_root, config.path(LOG_NAME), config.runtime_args,
+                      in_process=is_own_runtime(config.runtime))
     task = Task(config, loop, publishers, runtime)
     server = Server(config, loop, task, listener)
     publishers.add(server)

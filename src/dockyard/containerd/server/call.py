@@ -14,6 +14,7 @@ INTERNAL (a handler that aborted the call itself is left alone).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -71,6 +72,7 @@ def _fail(context: grpc.ServicerContext, method: str, exc: Exception) -> None:
 
 def _unary(method: str, behavior: Callable[..., Any]) -> Callable[..., Any]:
     def handle(request: Any, context: grpc.ServicerContext) -> Any:
+        started = time.monotonic()
         try:
             return behavior(request, context)
         except Exception as exc:
@@ -78,6 +80,9 @@ def _unary(method: str, behavior: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             _fail(context, method, exc)
             raise  # not reached: abort raises
+        finally:
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("%s: %.1f ms", method, (time.monotonic() - started) * 1000)
 
     return handle
 
