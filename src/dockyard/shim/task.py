@@ -329,7 +329,8 @@ class Task:
             self._delete_init(proc)
         self.save()
         result = proc.exit_result()
-        self.emit(ev.TASK_DELETE, container_id=self.id, id=exec_id or self.id, **result)
+        if not exec_id:  # as containerd's runc shim: an exec's delete publishes nothing
+            self.emit(ev.TASK_DELETE, container_id=self.id, id=self.id, **result)
         return result
 
     def _delete_init(self, init: Process) -> None:

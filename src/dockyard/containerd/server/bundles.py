@@ -65,7 +65,13 @@ class Bundle:
             mnt.unmount_all(str(self.rootfs))
             if os.path.ismount(self.rootfs):
                 raise FailedPrecondition(f"task {self.id}: {self.rootfs} is still mounted")
-        shutil.rmtree(self.path)
+        # a shim that is exiting removes its own files meanwhile: what is gone already is fine
+        shutil.rmtree(self.path, onerror=_gone_is_fine)
+
+
+def _gone_is_fine(func: object, path: str, exc_info: tuple[type[BaseException], BaseException, object]) -> None:
+    if not isinstance(exc_info[1], FileNotFoundError):
+        raise exc_info[1]
 
 
 def existing(state: Path) -> Iterator[Bundle]:

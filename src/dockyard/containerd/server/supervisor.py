@@ -38,6 +38,7 @@ from dockyard.shim.config import STATE_NAME, ShimConfig
 log = logging.getLogger("dockyard.containerd.tasks")
 
 CALL_TIMEOUT = 60.0  # a runtime command (create, delete) may take a while on a loaded host
+DRAIN_TIMEOUT = 5.0  # how long a deleted task's last events may take to arrive
 SEQ_NAME = "daemon.seq"  # the last shim event the daemon published
 
 Publish = Callable[[str, str, Message], None]
@@ -60,6 +61,8 @@ class Task:
     dead: dict[str, Any] | None = None  # the init's exit once the shim died
     deleting: bool = False
     lock: threading.RLock = field(default_factory=threading.RLock)
+    following: bool = False  # its events are followed by the pump
+    feed_closed: threading.Event = field(default_factory=threading.Event)
 
     @property
     def namespace(self) -> str:
@@ -223,13 +226,19 @@ class Supervisor:
 
     def _discard(self, task: Task) -> None:
         """Shut the shim down (if it runs) and remove the bundle."""
-        self.pump.forget(task.key)
+        task.deleting = True
         if task.dead is None:
             try:
                 with task.client(timeout=10) as client:
                     client.call("shutdown", now=True)
             except DockyardError:
                 pass
+            else:
+                # the shim flushes its subscribers before it exits: let the pump read what
+                # it sent last (the init's /tasks/exit, /tasks/delete) before forgetting it
+                if task.following:
+                    task.feed_closed.wait(DRAIN_TIMEOUT)
+        self.pump.forget(task.key)
         self._remove_bundle(task.bundle)
 
     def _remove_bundle(self, bundle: Bundle) -> None:
@@ -240,8 +249,10 @@ class Supervisor:
 
     # -- events and dead shims ---------------------------------------------------------------
     def _follow(self, task: Task, since: int) -> None:
+        task.feed_closed.clear()
         self.pump.follow(task.key, task.config.socket, since,
                          lambda event: self._on_event(task, event), lambda: self._on_close(task))
+        task.following = True
 
     def _on_event(self, task: Task, event: dict[str, Any]) -> None:
         topic = str(event.get("topic", ""))
@@ -254,6 +265,7 @@ class Supervisor:
             _write_seq(task, seq)
 
     def _on_close(self, task: Task) -> None:
+        task.feed_closed.set()
         if not task.deleting:
             threading.Thread(target=self._shim_died, args=(task,), name="shim-cleanup", daemon=True).start()
 
