@@ -4,9 +4,10 @@
   busybox) saved as a docker-archive with ``docker_archive.save``, for ``ctr images import``.
 - ``start_dockyard(base)``: ``.venv/bin/python -m dockyard.containerd.server.main`` with its
   socket, ``--root`` and ``--state`` under ``base`` and its defaults otherwise (dockyard-runc,
-  log level info).
+  log level info), started as the tests start it (tests/support/ctrd.py).
 - ``start_containerd(base)``: Debian's ``containerd`` with a config of its own (root, state,
-  gRPC and ttrpc sockets under ``base``; no CRI plugin; default cgroup layout); its shims are
+  gRPC and ttrpc sockets under ``base``; no CRI plugin; default cgroup layout), the tests'
+  private containerd (tests/support/real_containerd.py); its shims are
   ``containerd-shim-runc-v2`` driving ``runc``.
 - ``Daemon.ctr(ns, ...)``: Debian's ``ctr --address <socket> -n <ns>``; FIFOs go to
   ``<base>/fifo`` (``--fifo-dir``), not to the host's /run/containerd/fifo.
@@ -31,36 +32,23 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "src"))
 
-from tests.support.images import build_busybox_image  # noqa: E402
+from tests.support.ctrd import CTR, DaemonProcess, RunningDaemon  # noqa: E402
+from tests.support.images import save_busybox_archive  # noqa: E402
+from tests.support.real_containerd import Containerd as RealContainerd  # noqa: E402
 
-from dockyard.containerd.content import ContentStore  # noqa: E402
-from dockyard.containerd.formats import docker_archive  # noqa: E402
 from dockyard.errors import DockyardError  # noqa: E402
 
-CTR = "/usr/bin/ctr"
 CONTAINERD = "/usr/bin/containerd"
 IMAGE = "docker.io/library/busybox:latest"
 TASKS_DIR = "io.containerd.runtime.v2.task"
-START_TIMEOUT = 30.0
-CONTAINERD_CONFIG = """version = 2
-root = "{dir}/root"
-state = "{dir}/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "{dir}/containerd.sock"
-[ttrpc]
-  address = "{dir}/containerd.sock.ttrpc"
-[plugins."io.containerd.monitor.v1.cgroups"]
-  no_prometheus = true
-"""
 
 
 class BenchError(Exception):
@@ -76,13 +64,7 @@ def check_host() -> None:
 
 
 def build_archive(work: Path) -> Path:
-    # Any: ContentStore.reader's ReaderAt does what staging.BlobReader asks, but mypy
-    # rejects the match (the same error as in bench/save_load.py)
-    store: Any = ContentStore(work / "content")
-    image = build_busybox_image(store)
-    path = work / "busybox.tar"
-    with open(path, "wb") as out:
-        docker_archive.save([("busybox:latest", image.manifest)], store, out)
+    path, _ = save_busybox_archive(work)
     return path
 
 
@@ -171,18 +153,24 @@ def cgroup_dirs(namespace: str) -> list[Path]:
 @dataclass
 class Daemon:
     name: str
-    base: Path
-    process: subprocess.Popen[bytes]
-    log_path: Path
+    running: DaemonProcess  # started, stopped and logging as in the tests
     seen_pids: set[int] = field(default_factory=set)  # shims and container inits we saw
 
     @property
+    def base(self) -> Path:
+        return self.running.base
+
+    @property
     def socket(self) -> Path:
-        return self.base / "containerd.sock"
+        return self.running.address
 
     @property
     def state(self) -> Path:
-        return self.base / "state"
+        return self.running.state
+
+    @property
+    def process(self) -> subprocess.Popen[bytes]:
+        return self.running.process
 
     @property
     def pid(self) -> int:
@@ -205,34 +193,11 @@ class Daemon:
         return proc
 
     def log(self, chars: int = 4000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except FileNotFoundError:
-            return ""
-
-    def answers(self) -> bool:
-        return subprocess.run([CTR, "--address", str(self.socket), "version"], capture_output=True,
-                              stdin=subprocess.DEVNULL, timeout=30, check=False).returncode == 0
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self.answers():
-            if self.process.poll() is not None:
-                raise BenchError(f"{self.name} exited {self.process.returncode}:\n{self.log()}")
-            if time.monotonic() > deadline:
-                raise BenchError(f"{self.name} did not answer within {START_TIMEOUT}s:\n{self.log()}")
-            time.sleep(0.05)
+        return self.running.log(chars)
 
     def stop(self, timeout: float = 20.0) -> int:
         """SIGTERM by PID, then SIGKILL; the exit status."""
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        return self.process.returncode
+        return self.running.stop(timeout)
 
     def helpers(self) -> list[int]:
         """The daemon's own descendants (not shims: both kinds of shim detach)."""
@@ -291,37 +256,21 @@ class Containerd(Daemon):
         return out
 
 
-def start_dockyard(base: Path) -> Dockyard:
-    base.mkdir(parents=True, exist_ok=True)
-    log_path = base / "daemon.log"
-    argv = [venv_python(), "-m", "dockyard.containerd.server.main", "--address", str(base / "containerd.sock"),
-            "--root", str(base / "root"), "--state", str(base / "state")]
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd="/")
-    daemon = Dockyard("dockyard-containerd", base, process, log_path)
+def _started(start: Callable[[], DaemonProcess]) -> DaemonProcess:
+    """``start()``, its failure (the daemon stopped) a ``BenchError``."""
     try:
-        daemon.wait_ready()
-    except BaseException:
-        daemon.stop()
-        raise
-    return daemon
+        return start()
+    except RuntimeError as exc:
+        raise BenchError(str(exc)) from exc
+
+
+def start_dockyard(base: Path) -> Dockyard:
+    running = _started(lambda: RunningDaemon.start(base, python=venv_python(), log_level=None))
+    return Dockyard("dockyard-containerd", running)
 
 
 def start_containerd(base: Path) -> Containerd:
-    base.mkdir(parents=True, exist_ok=True)
-    config = base / "config.toml"
-    config.write_text(CONTAINERD_CONFIG.format(dir=base))
-    log_path = base / "daemon.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([CONTAINERD, "--config", str(config)], stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, cwd="/")
-    daemon = Containerd("containerd", base, process, log_path)
-    try:
-        daemon.wait_ready()
-    except BaseException:
-        daemon.stop()
-        raise
-    return daemon
+    return Containerd("containerd", _started(lambda: RealContainerd.start(base, binary=CONTAINERD)))
 
 
 # -- cleaning up ---------------------------------------------------------------------------

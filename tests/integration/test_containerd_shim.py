@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from tests.support.bundles import CGROUP_PARENT
+from tests.support.real_containerd import private_containerd
 from tests.support.runtimes import dockyard_argv, runc_argv
 
 pytestmark = [
@@ -24,18 +25,6 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("containerd") is None or shutil.which("ctr") is None,
                        reason="containerd and ctr are not installed"),
 ]
-
-CONFIG = """version = 2
-root = "{dir}/root"
-state = "{dir}/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "{dir}/containerd.sock"
-[ttrpc]
-  address = "{dir}/containerd.sock.ttrpc"
-[plugins."io.containerd.monitor.v1.cgroups"]
-  no_prometheus = true
-"""
 
 
 class Ctr:
@@ -72,28 +61,8 @@ class Ctr:
 
 @pytest.fixture(scope="module")
 def containerd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    directory = tmp_path_factory.mktemp("containerd")
-    (directory / "config.toml").write_text(CONFIG.format(dir=directory))
-    log = open(directory / "containerd.log", "w")  # noqa: SIM115  (closed below)
-    daemon = subprocess.Popen(["containerd", "--config", str(directory / "config.toml")],
-                              stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    socket = directory / "containerd.sock"
-    try:
-        deadline = time.monotonic() + 20
-        while subprocess.run(["ctr", "--address", str(socket), "version"], capture_output=True,
-                             check=False).returncode != 0:
-            assert daemon.poll() is None, (directory / "containerd.log").read_text()[-2000:]
-            assert time.monotonic() < deadline, "containerd did not come up"
-            time.sleep(0.1)
-        yield socket
-    finally:
-        daemon.terminate()
-        try:
-            daemon.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait()
-        log.close()
+    with private_containerd(tmp_path_factory.mktemp("containerd")) as running:
+        yield running.address
 
 
 @pytest.fixture(params=["dockyard", "runc"])

@@ -15,13 +15,14 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from tests.support.ctrd import CTR, RunningDaemon
-from tests.support.ctrtasks import ProcRef, Space, container_cgroups, mounts_left, open_space, stop_daemon, watching
+from tests.support.ctrd import CTR, DaemonDirs, RunningDaemon, shut_down, stop_daemon
+from tests.support.ctrtasks import ProcRef, Space, container_cgroups, open_space, watching
 
 pytest_plugins = ["tests.support.ctr_fixtures"]
 
@@ -33,23 +34,14 @@ pytestmark = [
 
 
 @dataclass
-class OwnDaemon:
+class OwnDaemon(DaemonDirs):
     """A daemon of the test's own on ``base``, through its restarts (an ``Engine``)."""
 
-    base: Path
     started: list[RunningDaemon] = field(default_factory=list)
 
     @property
     def current(self) -> RunningDaemon:
         return self.started[-1]
-
-    @property
-    def address(self) -> Path:
-        return self.base / "containerd.sock"
-
-    @property
-    def state(self) -> Path:
-        return self.base / "state"
 
     def start(self) -> RunningDaemon:
         self.started.append(RunningDaemon.start(self.base))
@@ -78,13 +70,7 @@ def own(tmp_path: Path) -> Iterator[OwnDaemon]:
     try:
         yield daemon
     finally:
-        problems: list[str] = []
-        for one in daemon.started:
-            if one.process.poll() is None:
-                problems += stop_daemon(one)
-        left = mounts_left(daemon.base)
-        if left:
-            problems.append(f"mounts left under {daemon.base}: {left}")
+        problems = shut_down(daemon.base, [one for one in daemon.started if one.process.poll() is None])
         assert not problems, "\n".join(problems)
 
 
@@ -158,6 +144,28 @@ def test_a_graceful_stop_leaves_tasks_running_too(own: OwnDaemon, own_space: Spa
     assert sp.tasks() == {"kept": (pid, "RUNNING")}
     ran = sp.ctr("tasks", "exec", "--exec-id", "e", "kept", "echo", "served")
     assert ran.stdout == "served\n"
+
+
+def test_a_graceful_stop_does_not_wait_for_an_attached_client(own: OwnDaemon, own_space: Space) -> None:
+    """``ctr run`` (attached) holds a Wait on the daemon: SIGTERM still stops it at once, and
+    the container keeps running."""
+    sp = own_space
+    client = subprocess.Popen(sp.argv(*sp.run_args("attached", "sleep", "1000")), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        pid = sp.wait_status("attached", "RUNNING")
+        sp.remember("attached")
+        started = time.monotonic()
+        assert stop_daemon(own.current) == []
+        assert time.monotonic() - started < 4.0, "the daemon waited for the attached client's Wait"
+        assert client.wait(20) != 0  # its Wait ended with the daemon
+        assert ProcRef.of(pid).alive()
+    finally:
+        if client.poll() is None:
+            client.kill()
+            client.wait()
+    own.start()
+    assert sp.tasks() == {"attached": (pid, "RUNNING")}
 
 
 def test_a_shim_that_dies(own: OwnDaemon, own_space: Space) -> None:

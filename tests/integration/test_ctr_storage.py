@@ -19,13 +19,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.support.ctrd import CTR, RunningDaemon, daemon_argv
-from tests.support.images import BuiltImage, build_busybox_image
+from tests.support.ctrd import CTR, RunningDaemon, daemon_argv, dockyard_containerd, namespace
+from tests.support.images import BuiltImage, save_busybox_archive
 from tests.support.registry import Seeded
 
 from dockyard.containerd.archive.layers import chain_ids
-from dockyard.containerd.content import ContentStore
-from dockyard.containerd.formats import docker_archive
 from dockyard.containerd.server.version import VERSION
 
 pytest_plugins = ["tests.integration.conftest_registry"]
@@ -41,42 +39,20 @@ IMAGE = "docker.io/library/busybox:latest"
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDaemon]:
-    base = tmp_path_factory.mktemp("ctrd")
-    running = RunningDaemon.start(base)
-    try:
+    with dockyard_containerd(tmp_path_factory.mktemp("ctrd")) as running:
         yield running
-    finally:
-        status = running.stop()
-        assert status == 0, f"dockyard-containerd exited {status}:\n{running.log()}"
-        assert not running.address.exists(), "the daemon left its socket"
-        mounts = Path("/proc/self/mountinfo").read_text()
-        assert str(base) not in mounts, "the daemon left mounts"
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BuiltImage]:
-    work = tmp_path_factory.mktemp("archive")
-    store = ContentStore(work / "content")
-    image = build_busybox_image(store)
-    path = work / "busybox.tar"
-    with open(path, "wb") as out:
-        docker_archive.save([("busybox:latest", image.manifest)], store, out)
-    return path, image
+    return save_busybox_archive(tmp_path_factory.mktemp("archive"))
 
 
 @pytest.fixture
 def ns(request: pytest.FixtureRequest, daemon: RunningDaemon) -> Iterator[str]:
     """A namespace of the test's own (its images go, and it is removed, at the end)."""
-    name = "t-" + request.node.name.replace("_", "-")[:60].strip("-")
-    yield name
-    for line in daemon.ctr("-n", name, "images", "ls", "-q", check=False).stdout.split():
-        daemon.ctr("-n", name, "images", "rm", "--sync", line, check=False)
-    for key in daemon.ctr("-n", name, "snapshots", "ls", check=False).stdout.splitlines()[1:]:
-        daemon.ctr("-n", name, "snapshots", "rm", key.split()[0], check=False)
-    for lease in daemon.ctr("-n", name, "leases", "ls", "-q", check=False).stdout.split():
-        daemon.ctr("-n", name, "leases", "rm", "--sync", lease, check=False)
-    daemon.ctr("namespaces", "rm", name, check=False)
+    with namespace(daemon, "t-" + request.node.name.replace("_", "-")[:60].strip("-")) as name:
+        yield name
 
 
 def import_busybox(daemon: RunningDaemon, ns: str, archive: tuple[Path, BuiltImage]) -> BuiltImage:

@@ -23,7 +23,6 @@ from pathlib import Path
 import pytest
 from tests.support.ctrd import CTR, RunningDaemon
 from tests.support.ctrtasks import (
-    Containerd,
     Event,
     ProcRef,
     Space,
@@ -34,6 +33,7 @@ from tests.support.ctrtasks import (
     set_window_size,
     watching,
 )
+from tests.support.real_containerd import Containerd, private_containerd
 from tests.support.runtimes import dockyard_argv
 
 pytest_plugins = ["tests.support.ctr_fixtures"]
@@ -51,15 +51,8 @@ def containerd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Containerd 
     if shutil.which("containerd") is None:
         yield None
         return
-    base = tmp_path_factory.mktemp("containerd")
-    running = Containerd.start(base)
-    try:
+    with private_containerd(tmp_path_factory.mktemp("containerd")) as running:
         yield running
-    finally:
-        running.stop()
-        left = mounts_left(base)
-        assert not left, f"containerd left mounts: {left}"
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(params=["dockyard", "containerd"])
@@ -101,6 +94,18 @@ def test_run_prints_and_passes_the_exit_code(any_space: Space) -> None:
     seven = any_space.run("seven", "sh", "-c", "exit 7", options=("--rm",), check=False)
     assert seven.returncode == 7, seven.stderr
     assert any_space.tasks() == {} and any_space.containers() == []
+
+
+def test_piped_stdin_of_an_exec_ends_through_close_io(any_space: Space) -> None:
+    """``ctr tasks exec`` calls CloseIO when its stdin ends; the process then sees EOF (the
+    shim keeps its own writer on the fifo until then, as containerd's does, so ``ctr run``
+    with piped stdin keeps the process's stdin open, under containerd too)."""
+    any_space.run("reader", "sleep", "1000", options=("-d",))
+    cat = any_space.ctr("tasks", "exec", "--exec-id", "cat", "reader", "cat", input="piped\nline2\n", timeout=30)
+    assert cat.stdout == "piped\nline2\n", cat.stderr
+    count = any_space.ctr("tasks", "exec", "--exec-id", "count", "reader", "sh", "-c", "cat | busybox wc -c",
+                          input="x" * 300_000, timeout=30)
+    assert count.stdout.strip() == "300000", count.stderr
 
 
 # the window size reaches the container's pty after the task started (ctr resizes it once it

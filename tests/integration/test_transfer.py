@@ -21,7 +21,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from tests.support.ctrd import CTR, RunningDaemon
+from tests.support.ctrd import CTR, RunningDaemon, dockyard_containerd, namespace
 from tests.support.registry import Seeded
 
 from dockyard.containerd import transfer_client
@@ -45,18 +45,8 @@ Progress = transfer_pb2.Progress
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDaemon]:
-    base = tmp_path_factory.mktemp("ctrd")
-    running = RunningDaemon.start(base)
-    try:
+    with dockyard_containerd(tmp_path_factory.mktemp("ctrd"), forbidden_in_log=("unexpected error",)) as running:
         yield running
-    finally:
-        status = running.stop()
-        log = running.log()
-        assert status == 0, f"dockyard-containerd exited {status}:\n{log}"
-        assert not running.address.exists(), "the daemon left its socket"
-        assert str(base) not in Path("/proc/self/mountinfo").read_text(), "the daemon left mounts"
-        assert "unexpected error" not in log, log
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -68,13 +58,8 @@ def channel(daemon: RunningDaemon) -> Iterator[grpc.Channel]:
 @pytest.fixture
 def ns(request: pytest.FixtureRequest, daemon: RunningDaemon) -> Iterator[str]:
     """A namespace of the test's own (emptied and removed at the end)."""
-    name = "x-" + request.node.name.replace("_", "-")[:60].strip("-")
-    yield name
-    for image in daemon.ctr("-n", name, "images", "ls", "-q", check=False).stdout.split():
-        daemon.ctr("-n", name, "images", "rm", "--sync", image, check=False)
-    for lease in daemon.ctr("-n", name, "leases", "ls", "-q", check=False).stdout.split():
-        daemon.ctr("-n", name, "leases", "rm", "--sync", lease, check=False)
-    daemon.ctr("namespaces", "rm", name, check=False)
+    with namespace(daemon, "x-" + request.node.name.replace("_", "-")[:60].strip("-")) as name:
+        yield name
 
 
 def column(daemon: RunningDaemon, ns: str, *args: str) -> list[str]:

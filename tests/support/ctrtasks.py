@@ -2,9 +2,8 @@
 private containerd 1.6), the containers it runs, and what the host must look like after.
 
 - ``Engine``: what the helpers need of a daemon (``address``, ``state``, ``ctr()``,
-  ``log()``); :class:`~tests.support.ctrd.RunningDaemon` is one, :class:`Containerd` (a
-  private containerd with its own config, root, state and socket under a base directory)
-  another.
+  ``log()``); :class:`~tests.support.ctrd.RunningDaemon` is one,
+  :class:`~tests.support.real_containerd.Containerd` another.
 - ``Space``: one namespace of the test's own (named with the session token, so the host-leak
   check sees its cgroups). ``run()`` adds the session marker to each container's
   environment (the leak check then finds a container process left behind); ``teardown()``
@@ -43,7 +42,8 @@ from typing import Any, Protocol
 import pytest
 from tests.support import hostcheck
 from tests.support.bundles import SESSION_ENV
-from tests.support.ctrd import CTR, RunningDaemon, answers
+from tests.support.ctrd import CTR, CtrClient, remove_namespace
+from tests.support.real_containerd import Containerd
 
 IMAGE = "docker.io/library/busybox:latest"
 TASKS_DIR = "io.containerd.runtime.v2.task"
@@ -51,95 +51,14 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 CONTAINERD_RUNC_ROOT = Path("/run/containerd/runc")  # containerd's runc shim keeps runc state here
 
 
-class Engine(Protocol):
+class Engine(CtrClient, Protocol):
     @property
     def address(self) -> Path: ...
 
     @property
     def state(self) -> Path: ...
 
-    def ctr(self, *args: str, check: bool = True, timeout: float = 120.0,
-            input: str | None = None) -> subprocess.CompletedProcess[str]: ...
-
     def log(self) -> str: ...
-
-
-def run_ctr(address: Path, args: tuple[str, ...], log: Callable[[], str], check: bool, timeout: float,
-            input: str | None) -> subprocess.CompletedProcess[str]:
-    argv = [CTR, "--address", str(address), *args]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, input=input,
-                          stdin=None if input is not None else subprocess.DEVNULL, check=False)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(argv)} exited {proc.returncode}\nstdout: {proc.stdout}\n"
-                             f"stderr: {proc.stderr}\ndaemon log:\n{log()}")
-    return proc
-
-
-# -- containerd 1.6 itself, for side-by-side checks ----------------------------------------------
-CONTAINERD_CONFIG = """version = 2
-root = "{dir}/root"
-state = "{dir}/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "{dir}/containerd.sock"
-[ttrpc]
-  address = "{dir}/containerd.sock.ttrpc"
-[plugins."io.containerd.monitor.v1.cgroups"]
-  no_prometheus = true
-"""
-
-
-@dataclass
-class Containerd:
-    base: Path
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    @property
-    def address(self) -> Path:
-        return self.base / "containerd.sock"
-
-    @property
-    def state(self) -> Path:
-        return self.base / "state"
-
-    @classmethod
-    def start(cls, base: Path) -> Containerd:
-        base.mkdir(parents=True, exist_ok=True)
-        (base / "config.toml").write_text(CONTAINERD_CONFIG.format(dir=base))
-        log_path = base / "containerd.log"
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(["containerd", "--config", str(base / "config.toml")], stdout=log,
-                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd="/")
-        running = cls(base, process, log_path)
-        deadline = time.monotonic() + 30
-        while not (answers(running.address)
-                   and running.ctr("version", check=False, timeout=10).returncode == 0):
-            if process.poll() is not None or time.monotonic() > deadline:
-                running.stop()
-                raise RuntimeError(f"containerd did not come up:\n{running.log()}")
-            time.sleep(0.1)
-        return running
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-8000:]
-        except FileNotFoundError:
-            return ""
-
-    def stop(self, timeout: float = 20.0) -> int:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        return self.process.returncode
-
-    def ctr(self, *args: str, check: bool = True, timeout: float = 120.0,
-            input: str | None = None) -> subprocess.CompletedProcess[str]:
-        return run_ctr(self.address, args, self.log, check, timeout, input)
 
 
 # -- processes --------------------------------------------------------------------------------
@@ -307,15 +226,7 @@ class Space:
             deleted = self.ctr("tasks", "delete", cid, check=False)
             if deleted.returncode != 0:
                 problems.append(f"tasks delete {cid}: {deleted.stderr.strip()}")
-        for cid in self.ctr("containers", "ls", "-q", check=False).stdout.split():
-            self.ctr("containers", "rm", cid, check=False)
-        for ref in self.ctr("images", "ls", "-q", check=False).stdout.split():
-            self.ctr("images", "rm", "--sync", ref, check=False)
-        for line in self.ctr("snapshots", "ls", check=False).stdout.splitlines()[1:]:
-            self.ctr("snapshots", "rm", line.split()[0], check=False)
-        for lease in self.ctr("leases", "ls", "-q", check=False).stdout.split():
-            self.ctr("leases", "rm", "--sync", lease, check=False)
-        removed = self.engine.ctr("namespaces", "rm", self.name, check=False)
+        removed = remove_namespace(self.engine, self.name)
         if removed.returncode != 0:
             problems.append(f"namespaces rm {self.name}: {removed.stderr.strip()}")
         problems += self.leftovers()
@@ -371,17 +282,6 @@ def remove_cgroups(name: str) -> list[str]:
             parent.rmdir()
         except OSError as exc:
             problems.append(f"rmdir {parent}: {exc.strerror}")
-    return problems
-
-
-def stop_daemon(daemon: RunningDaemon) -> list[str]:
-    """Stop it by PID; what was wrong with its exit."""
-    problems: list[str] = []
-    status = daemon.stop()
-    if status != 0:
-        problems.append(f"dockyard-containerd exited {status}:\n{daemon.log()}")
-    if daemon.address.exists():
-        problems.append("the daemon left its socket")
     return problems
 
 

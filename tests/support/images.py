@@ -9,6 +9,7 @@ manifest, written into a content store.
 - ``build_image(store, layers, ...)``: the layers (bytes or paths of uncompressed tars)
   compressed as asked ("none", "gzip", "zstd"), a config and an OCI manifest, committed
   to ``store``; returns a ``BuiltImage``.
+- ``save_busybox_archive(work)``: the busybox image as a docker-archive under ``work``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from typing import Any
 
 import zstandard
 
+from dockyard.containerd.content import ContentStore
+from dockyard.containerd.formats import docker_archive
 from dockyard.errors import AlreadyExists
 from dockyard.oci import mediatypes
 from dockyard.oci.descriptor import Descriptor
@@ -203,3 +206,17 @@ def build_image(store: Any, layers: Sequence[bytes | str | os.PathLike[str]], *,
 
 def build_busybox_image(store: Any, compressions: Sequence[str] = ("gzip", "none", "zstd")) -> BuiltImage:
     return build_image(store, busybox_layers(), compressions=compressions)
+
+
+def save_busybox_archive(work: Path) -> tuple[Path, BuiltImage]:
+    """The busybox image (``build_busybox_image``) in a content store under ``work``, saved
+    with dockyard's ``docker_archive.save`` as ``work/busybox.tar`` (``busybox:latest``, for
+    ``ctr images import``); the archive's path and the image."""
+    # Any: ContentStore.reader's ReaderAt does what staging.BlobReader asks, but mypy
+    # rejects the match (the same error as in bench/save_load.py)
+    store: Any = ContentStore(work / "content")
+    image = build_busybox_image(store)
+    path = work / "busybox.tar"
+    with open(path, "wb") as out:
+        docker_archive.save([("busybox:latest", image.manifest)], store, out)
+    return path, image

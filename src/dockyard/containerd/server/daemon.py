@@ -139,10 +139,10 @@ class Daemon:
         self.backend = self.server = self.supervisor = None
         if backend is not None:
             backend.exchange.close()
+        if supervisor is not None:
+            supervisor.close()  # the shims and their containers keep running; Waits end
         if server is not None:
             server.stop(grace).wait()
-        if supervisor is not None:
-            supervisor.close()  # the shims and their containers keep running
         if backend is not None:
             backend.gc.stop()
             backend.db.close()

@@ -60,6 +60,7 @@ class Task:
     config: ShimConfig
     dead: dict[str, Any] | None = None  # the init's exit once the shim died
     deleting: bool = False
+    creating: bool = False  # a placeholder while its shim is started: not visible yet
     lock: threading.RLock = field(default_factory=threading.RLock)
     following: bool = False  # its events are followed by the pump
     feed_closed: threading.Event = field(default_factory=threading.Event)
@@ -99,6 +100,8 @@ class Supervisor:
         self._lock = threading.Lock()
         self._launcher: Launcher | None = None
         self._launcher_lock = threading.Lock()
+        self._calls: set[ShimClient] = set()  # connections of calls in progress
+        self._closing = False
         self.pump = EventPump()
 
     # -- life of the daemon -----------------------------------------------------------------
@@ -129,7 +132,18 @@ class Supervisor:
                 self._shim_died(task)
 
     def close(self) -> None:
-        """Stop following the shims (they and their containers keep running)."""
+        """Stop following the shims (they and their containers keep running) and end the
+        calls in progress (a ``Wait`` would otherwise hold the daemon until the exit)."""
+        import socket
+
+        self._closing = True
+        with self._lock:
+            calls = list(self._calls)
+        for client in calls:
+            try:
+                client.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         self.pump.close()
         with self._launcher_lock:
             if self._launcher is not None:
@@ -146,13 +160,13 @@ class Supervisor:
     def get(self, namespace: str, container_id: str) -> Task:
         with self._lock:
             task = self._tasks.get((namespace, container_id))
-        if task is None:
+        if task is None or task.creating:
             raise not_found(container_id)
         return task
 
     def in_namespace(self, namespace: str) -> list[Task]:
         with self._lock:
-            return [t for (ns, _), t in sorted(self._tasks.items()) if ns == namespace]
+            return [t for (ns, _), t in sorted(self._tasks.items()) if ns == namespace and not t.creating]
 
     def has_task(self, namespace: str, container_id: str) -> bool:
         with self._lock:
@@ -161,14 +175,24 @@ class Supervisor:
     # -- calls ---------------------------------------------------------------------------------
     def call(self, task: Task, op: str, timeout: float | None = CALL_TIMEOUT, **args: Any) -> dict[str, Any]:
         """``op`` on the task's shim; a shim found dead turns the task stopped and raises
-        :class:`~dockyard.errors.FailedPrecondition`."""
+        :class:`~dockyard.errors.FailedPrecondition`. Calls in progress end with
+        :class:`~dockyard.errors.Unavailable` when the daemon stops (``close``)."""
         if task.dead is not None:
             raise _dead_error(task)
+        if self._closing:
+            raise Unavailable("dockyard-containerd is stopping")
         try:
-            with task.client(timeout=timeout) as client:
+            client = task.client(timeout=timeout)
+            with self._lock:
+                self._calls.add(client)
+            try:
                 return client.call(op, **args)
+            finally:
+                with self._lock:
+                    self._calls.discard(client)
+                client.close()
         except Unavailable:
-            if self._shim_died(task):
+            if not self._closing and self._shim_died(task):
                 raise _dead_error(task) from None
             raise
 
@@ -183,7 +207,7 @@ class Supervisor:
                 raise AlreadyExists(f"task {container.id}: already exists")
             bundle = Bundle(self.state, namespace, container.id)
             placeholder = Task(bundle, ShimConfig(container.id, str(bundle.path), str(bundle.path)))
-            placeholder.deleting = True
+            placeholder.deleting = placeholder.creating = True
             self._tasks[placeholder.key] = placeholder
         try:
             bundle.create(container.spec.value, rootfs)
