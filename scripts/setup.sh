@@ -42,11 +42,11 @@ fi
 # PYTHONDONTWRITEBYTECODE set nothing would ever be cached (each import would recompile).
 .venv/bin/python -m compileall -q src/dockyard >/dev/null
 
-# Lean launchers for the per-container commands: pip's console scripts import `re` and run
+# Lean launchers for the per-container commands and the CLI: pip's console scripts import `re` and run
 # `site` (~10 ms of every start); these start the venv's interpreter with -IS and put
 # dockyard's own directory on sys.path (the runtime needs only the standard library).
 pkgdir=$(.venv/bin/python -c 'import dockyard, os; print(os.path.dirname(os.path.dirname(os.path.abspath(dockyard.__file__))))')
-for entry in "dockyard-runc:dockyard.runtime.cli" "dockyard-shim:dockyard.shim.main"; do  # module:entry() that exits
+for entry in "dockyard-runc:dockyard.runtime.cli" "dockyard-shim:dockyard.shim.main" "dockyard:dockyard.cli.main"; do  # module:entry() that exits
   name=${entry%%:*}; module=${entry#*:}
   tmp=.venv/bin/.$name.tmp
   cat >"$tmp" <<PY
