@@ -1,8 +1,30 @@
 """The engine: Docker semantics over the supervisor.
 
-For now this package holds one job, the translation of a Docker container configuration
-(the ``Config`` and ``HostConfig`` objects of the Engine API's ContainerCreate, plus the
-image's config) into an OCI runtime spec (``config.json``), as dockerd 20.10+ builds it:
+``dockyardd`` (the daemon; one job per module):
+
+* :mod:`dockyard.engine.daemon` — the command line, signals, exit status;
+* :mod:`dockyard.engine.config` and :mod:`dockyard.engine.hosts` — flags and daemon.json
+  (unknown keys and flag/file conflicts refused by name), ``--host`` addresses, TLS rules;
+* :mod:`dockyard.engine.engine` — start and stop, in order: sockets, supervisor, events, API;
+* :mod:`dockyard.engine.listeners` — the API sockets (one daemon per socket, 0660 + group
+  ``dockyard``, TCP only with mutual TLS);
+* :mod:`dockyard.engine.containerd_process` — the dockyard-containerd it starts, adopts
+  after a crash, restarts if it dies, and stops by PID;
+* :mod:`dockyard.engine.supervisor` — the gRPC client (namespace ``dockyard``; gRPC codes
+  back to :mod:`dockyard.errors`);
+* :mod:`dockyard.engine.events`, :mod:`dockyard.engine.event_filters`,
+  :mod:`dockyard.engine.ctrd_events` — the event hub every service publishes to, Docker's
+  event filters, containerd's task events republished;
+* :mod:`dockyard.engine.filters` — Docker's ``filters`` query parameter;
+* :mod:`dockyard.engine.context` — what API modules are built from;
+* :mod:`dockyard.engine.runtimes` — the OCI runtimes by name;
+* :mod:`dockyard.engine.system_service`, :mod:`dockyard.engine.hostinfo`,
+  :mod:`dockyard.engine.image_summaries` — ``/version``, ``/info``, ``/system/df``;
+* :mod:`dockyard.engine.api` — the HTTP API (aiohttp): app, middlewares, route registry.
+
+The translation of a Docker container configuration (the ``Config`` and ``HostConfig``
+objects of the Engine API's ContainerCreate, plus the image's config) into an OCI runtime
+spec (``config.json``), as dockerd 20.10+ builds it:
 
 * :mod:`dockyard.engine.spec` — :func:`~dockyard.engine.spec.build_spec`, the one
   translation point; it calls the modules below, one concern each;

@@ -20,7 +20,7 @@ from dockyard.errors import FailedPrecondition, InvalidArgument
 class AddressLock:
     """The flock on ``<address>.lock``; :meth:`release` drops it."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, owner: str = "dockyard-containerd") -> None:
         self.path = address + ".lock"
         self._fd = -1
         while self._fd < 0:
@@ -32,7 +32,7 @@ class AddressLock:
                 os.close(fd)
                 who = f" (pid {holder})" if holder else ""
                 raise FailedPrecondition(
-                    f"{address}: another dockyard-containerd{who} is starting or serving here") from None
+                    f"{address}: another {owner}{who} is starting or serving here") from None
             try:
                 same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
             except FileNotFoundError:
@@ -69,14 +69,16 @@ def answers(address: str, timeout: float = 1.0) -> bool:
     return True
 
 
-def claim(address: str) -> AddressLock:
-    """Take ``address`` for this daemon: lock it, refuse a live one, remove a stale socket."""
+def claim(address: str, owner: str = "dockyard-containerd") -> AddressLock:
+    """Take ``address`` for this daemon: lock it, refuse a live one, remove a stale socket.
+
+    ``owner`` names the kind of daemon in the refusal (dockyardd uses this too)."""
     if not os.path.isabs(address):
         raise InvalidArgument(f"address {address!r}: must be an absolute path")
     if len(address.encode()) > 107:
         raise InvalidArgument(f"address {address!r}: longer than a unix socket path may be (107 bytes)")
     os.makedirs(os.path.dirname(address), mode=0o711, exist_ok=True)
-    lock = AddressLock(address)
+    lock = AddressLock(address, owner)
     try:
         try:
             st = os.lstat(address)

@@ -1,0 +1,124 @@
+"""The running engine: start in order, stop in reverse.
+
+``start()``: claim the API sockets (refusing when a live dockyardd has one), make the data
+and exec roots, start our dockyard-containerd (or use ``--containerd``'s), connect, follow
+its events, build the context and the API app, then listen. ``stop()``: stop listening
+(open streams end), stop following events, close the channel, stop our
+dockyard-containerd by PID, remove the sockets. Containers (their shims) outlive all of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import uuid
+
+from aiohttp import web
+
+from dockyard.containerd.server.sockets import answers
+from dockyard.engine.api.app import make_app
+from dockyard.engine.config import EngineConfig
+from dockyard.engine.containerd_process import ManagedContainerd
+from dockyard.engine.context import EngineContext
+from dockyard.engine.ctrd_events import ContainerdEvents
+from dockyard.engine.events import EventHub
+from dockyard.engine.listeners import Listeners
+from dockyard.engine.runtimes import Runtimes, discover
+from dockyard.engine.supervisor import Supervisor
+from dockyard.errors import Unavailable
+
+log = logging.getLogger("dockyard.engine")
+
+CONNECT_TIMEOUT = 30.0
+SHUTDOWN_TIMEOUT = 5.0  # for requests in progress when the daemon stops
+
+
+def load_engine_id(data_root: str) -> str:
+    """The engine's ID, made once and kept in ``<data-root>/engine-id``."""
+    path = os.path.join(data_root, "engine-id")
+    try:
+        with open(path) as f:
+            text = f.read().strip()
+        if text:
+            return text
+    except FileNotFoundError:
+        pass
+    text = str(uuid.uuid4())
+    with open(path + ".tmp", "w") as f:
+        f.write(text + "\n")
+    os.replace(path + ".tmp", path)
+    return text
+
+
+class Engine:
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self.listeners: Listeners | None = None
+        self.containerd: ManagedContainerd | None = None
+        self.supervisor: Supervisor | None = None
+        self.bridge: ContainerdEvents | None = None
+        self.hub = EventHub()
+        self.runner: web.AppRunner | None = None
+        self.ctx: EngineContext | None = None
+        self._watch: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        config = self.config
+        runtimes = discover(config.runtimes, config.default_runtime)
+        self.listeners = Listeners.claim(config)
+        try:
+            await self._start(runtimes)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self, runtimes: Runtimes) -> None:
+        config = self.config
+        for directory in (config.data_root, config.exec_root):
+            os.makedirs(directory, mode=0o711, exist_ok=True)
+        engine_id = load_engine_id(config.data_root)
+        if config.containerd:
+            if not answers(config.containerd):
+                raise Unavailable(f"--containerd {config.containerd}: nothing answers on this socket")
+        else:
+            self.containerd = ManagedContainerd(config)
+            await self.containerd.start()
+        self.supervisor = Supervisor(config.containerd_socket)
+        await self.supervisor.wait_ready(CONNECT_TIMEOUT)
+        self.hub.bind(asyncio.get_running_loop())
+        self.bridge = ContainerdEvents(self.supervisor, self.hub)
+        self.bridge.start()
+        assert self.listeners is not None
+        self.ctx = EngineContext(config, self.supervisor, self.hub, self.bridge, runtimes, engine_id)
+        self.runner = web.AppRunner(make_app(self.ctx), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
+        await self.runner.setup()
+        self.listeners.bind()
+        for item in self.listeners.items:
+            assert item.sock is not None
+            await web.SockSite(self.runner, item.sock, ssl_context=item.ssl_context).start()
+            log.info("API listen on %s", item.host)
+        if self.containerd is not None:
+            self._watch = asyncio.get_running_loop().create_task(self.containerd.watch(), name="containerd-watch")
+
+    async def stop(self) -> None:
+        self.hub.close()  # /events streams end, so the runner's shutdown does not wait on them
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
+        if self.bridge is not None:
+            await self.bridge.stop()
+            self.bridge = None
+        if self.supervisor is not None:
+            await self.supervisor.close()
+            self.supervisor = None
+        if self.containerd is not None:
+            await self.containerd.stop()
+            self.containerd = None
+        if self.listeners is not None:
+            self.listeners.close()
+            self.listeners = None
+        log.info("dockyardd stopped")
