@@ -1,7 +1,9 @@
 """Benchmark: create -> start -> wait -> delete of `true` under dockyard-runc, runc and crun.
 
 Usage (as root): ``.venv/bin/python bench/runtime_lifecycle.py [--runs 20] [--warmup 2]
-[--runtimes dockyard,runc,crun]``
+[--runtimes dockyard,runc,crun]``; ``LABEL=PATH`` in ``--runtimes`` adds another
+dockyard-runc launcher (e.g. ``base=/tmp/base/dockyard-runc`` running an older tree's
+``src``), to compare two trees in the same interleaved runs.
 
 One busybox bundle per runtime (a shared read-only rootfs, its own cgroupsPath under
 /dockyard-bench), its own temporary ``--root``; the runtimes are interleaved and the order
@@ -227,8 +229,11 @@ def make_runtimes(names: list[str], work: Path, rootfs: Path) -> list[Runtime]:
             argv, prefix = ["runc"], []
         elif name == "crun":
             argv, prefix = ["crun"], ["unshare", "-m", "sh", "-c", CRUN_WRAP]
+        elif "=" in name:  # LABEL=PATH: another dockyard-runc launcher (e.g. an older tree's)
+            name, path = name.split("=", 1)
+            argv, prefix = [path], []
         else:
-            raise SystemExit(f"unknown runtime {name!r} (dockyard, runc, crun)")
+            raise SystemExit(f"unknown runtime {name!r} (dockyard, runc, crun, LABEL=PATH)")
         bundle = work / f"bundle-{name}"
         bundle.mkdir()
         cfg = config(f"/{CGROUP_PARENT}/{name}", rootfs)
@@ -284,7 +289,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=20, help="measured runs per runtime")
     parser.add_argument("--warmup", type=int, default=2, help="unmeasured runs first")
     parser.add_argument("--rss-runs", type=int, default=3, help="untimed runs under time(1)")
-    parser.add_argument("--runtimes", default="dockyard,runc,crun")
+    parser.add_argument("--runtimes", default="dockyard,runc,crun",
+                        help="comma-separated: dockyard, runc, crun, LABEL=PATH")
     opts = parser.parse_args()
     if os.geteuid() != 0:
         print("runtime_lifecycle: needs root", file=sys.stderr)
@@ -324,7 +330,7 @@ def main() -> int:
                                          text=True, timeout=30)
                 for cid in listing.stdout.split():
                     force_delete(rt, cid)
-        remove_cgroups(names)
+        remove_cgroups([n.split("=", 1)[0] for n in names])
         with open("/proc/self/mountinfo") as f:
             mounted = [line.split()[4] for line in f if line.split()[4].startswith(str(work))]
         if mounted:  # never rm -rf through a mount

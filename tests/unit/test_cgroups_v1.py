@@ -111,8 +111,9 @@ def kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeKernel:
         k.writes.append((os.path.relpath(directory, base), name, str(value)))
         real_write(directory, name, value, what)
 
-    monkeypatch.setattr(os, "mkdir", mkdir)
-    monkeypatch.setattr(os, "rmdir", rmdir)
+    # the cgroup code calls them through ``posix`` (it does not import os, for speed)
+    monkeypatch.setattr(fs.os, "mkdir", mkdir)
+    monkeypatch.setattr(fs.os, "rmdir", rmdir)
     monkeypatch.setattr(fs, "write", write)
     return k
 

@@ -94,8 +94,9 @@ def kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeKernel:
             return
         real_write(directory, name, value, what)
 
-    monkeypatch.setattr(os, "mkdir", mkdir)
-    monkeypatch.setattr(os, "rmdir", rmdir)
+    # the cgroup code calls them through ``posix`` (it does not import os, for speed)
+    monkeypatch.setattr(fs.os, "mkdir", mkdir)
+    monkeypatch.setattr(fs.os, "rmdir", rmdir)
     monkeypatch.setattr(fs, "write", write)
     mkdir(own)
     # our own cgroup offers everything (as if the root enabled it all for us)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-
+from dockyard.runtime import ospath
 from dockyard.runtime.log import Logger
 
 DEFAULT_ROOT = "/run/dockyard-runc"
@@ -19,10 +18,10 @@ class Context:
         systemd_cgroup: bool = False,
         rootless: str = "auto",
     ) -> None:
-        self.root = os.path.abspath(root)
+        self.root = ospath.abspath(root)
         self.log = log or Logger()
         self.systemd_cgroup = systemd_cgroup
         self.rootless = rootless
 
     def container_dir(self, container_id: str) -> str:
-        return os.path.join(self.root, container_id)
+        return ospath.join(self.root, container_id)

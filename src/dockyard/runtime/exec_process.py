@@ -49,7 +49,7 @@ def run_exec_child(
 
         join_self(cgroups.threads)  # as host root, before any namespace
         cgroup_fd = open_cgroup_dir(cgroups.clone_into)
-        seccomp_filter = preload(config)
+        seccomp_filter = preload({**config, "process": process_cfg})  # this process's needs
         _enter(sys, chan, init_pid, config, cgroup_fd)
         _prepare_and_exec(sys, chan, seccomp_filter, process_cfg, console_fd, preserve_fds)
 
@@ -81,10 +81,12 @@ def _prepare_and_exec(
     console_fd: int,
     preserve_fds: int,
 ) -> NoReturn:
-    from dockyard.runtime import console, process
+    from dockyard.runtime import process
 
     resolved = process.resolve(proc_cfg, seccomp_filter, preserve_fds)
     if proc_cfg.get("terminal"):
+        from dockyard.runtime import console  # preloaded for a terminal (preload_for)
+
         console.setup_pty(console_fd)
     elif console_fd >= 0:
         os.close(console_fd)

@@ -16,11 +16,12 @@ timeout of 0.0s", as runc, whose timer has then already fired).
 
 from __future__ import annotations
 
-import os
+import posix as os  # not os: see dockyard.runtime.ospath
 import time
 
 from dockyard.errors import Internal
 from dockyard.oci import jsonio
+from dockyard.runtime import ospath
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def hook_cwd(config: dict[str, Any], phase: str, state: dict[str, Any]) -> str |
         return bundle
     if phase == "createContainer":
         root = (config.get("root") or {}).get("path")
-        return os.path.join(bundle, root) if isinstance(root, str) and root else None
+        return ospath.join(bundle, root) if isinstance(root, str) and root else None
     return None
 
 

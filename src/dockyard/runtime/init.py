@@ -94,6 +94,7 @@ def run_init(chan: Channel) -> NoReturn:
         preload_modules()
         go = chan.recv("runtime")
         if go.get("type") == "go":
+            preload_for(go["config"])
             _stage1(sys, chan, go["config"], InitOptions.from_dict(go["opts"]))
 
     child_main(chan, body)
@@ -154,33 +155,41 @@ def cgroup_fork(sys: Syscalls, cgroup_fd: int) -> Callable[[], int]:
 
 
 def preload_modules() -> None:
-    """Import everything needed after the root changes: after pivot_root, or setns into the
-    container's mount namespace, or in a user namespace whose root may not read the
-    interpreter's library, the host's Python modules are out of reach."""
-    import _socket  # noqa: F401  (console, loopback)
+    """Import everything any init needs after the root changes: after pivot_root, or setns
+    into the container's mount namespace, or in a user namespace whose root may not read the
+    interpreter's library, the host's Python modules are out of reach. What only some
+    configurations need comes from :func:`preload_for`, once the config is known."""
+    import _socket  # noqa: F401  (loopback)
     import fcntl  # noqa: F401
-    import resource  # noqa: F401  (rlimits)
-    import select  # noqa: F401
 
-    from dockyard.runtime import (  # noqa: F401
-        capabilities,
-        console,
-        process,
-        rlimits,
-        rootfs,
-        seccomp,
-        seccomp_enosys,
-    )
+    from dockyard.runtime import capabilities, process, rootfs  # noqa: F401
 
     capabilities.last_cap()
 
 
+def preload_for(config: dict[str, Any]) -> None:
+    """The modules only some configs need: the terminal's, the rlimits' and seccomp's
+    (whose filter is loaded, after the root changed, by :func:`process.execute`)."""
+    proc_cfg = config.get("process") or {}
+    if proc_cfg.get("terminal"):
+        import select  # noqa: F401
+
+        from dockyard.runtime import console  # noqa: F401
+    if proc_cfg.get("rlimits") or proc_cfg.get("oomScoreAdj") is not None:
+        import resource  # noqa: F401
+
+        from dockyard.runtime import rlimits  # noqa: F401
+    if (config.get("linux") or {}).get("seccomp"):
+        from dockyard.runtime import seccomp, seccomp_enosys  # noqa: F401
+
+
 def preload(config: dict[str, Any]) -> Any:
-    """:func:`preload_modules`, then compile seccomp (libseccomp is dlopen'ed from the host).
-    Returns the seccomp filter or None."""
+    """:func:`preload_modules` and :func:`preload_for`, then compile seccomp (libseccomp is
+    dlopen'ed from the host). Returns the seccomp filter or None."""
     from dockyard.runtime import process
 
     preload_modules()
+    preload_for(config)
     return process.compile_seccomp(config)
 
 
@@ -234,7 +243,7 @@ def setup_container(
     """Everything between entering the namespaces and ``ready``: root, hooks, host name,
     sysctls, masked paths, the terminal; then resolve the process. Every privileged step
     goes through ``sys``."""
-    from dockyard.runtime import console, process, rootfs
+    from dockyard.runtime import process, rootfs
 
     linux_cfg = config.get("linux") or {}
     proc_cfg = config.get("process") or {}
@@ -289,6 +298,8 @@ def setup_container(
     if proc_cfg.get("terminal"):
         if opts.console_fd < 0:
             raise DockyardError("process.terminal is set but no console socket was given")
+        from dockyard.runtime import console  # preloaded for a terminal (preload_for)
+
         console.setup_pty(opts.console_fd, sys if new_mount_ns else None)
     if new_mount_ns:
         rootfs.finalize_rootfs(sys, config)

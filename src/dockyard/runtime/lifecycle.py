@@ -8,11 +8,11 @@ releases the waiting init into execve.
 
 from __future__ import annotations
 
-import os
+import posix as os  # not os: see dockyard.runtime.ospath
 import time
 
 from dockyard.errors import FailedPrecondition, Internal, InvalidArgument, NotFound
-from dockyard.runtime import hooks
+from dockyard.runtime import hooks, ospath
 from dockyard.runtime import state as st
 from dockyard.runtime.channel import Channel
 
@@ -74,12 +74,12 @@ def create(
     """
     from dockyard.runtime.init import run_init
 
-    bundle = os.path.abspath(bundle)
+    bundle = ospath.abspath(bundle)
     st.validate_id(container_id)
     if opts.pid_file:
-        opts.pid_file = os.path.abspath(opts.pid_file)
+        opts.pid_file = ospath.abspath(opts.pid_file)
     if opts.console_socket:
-        opts.console_socket = os.path.abspath(opts.console_socket)
+        opts.console_socket = ospath.abspath(opts.console_socket)
     try:  # as runc: hooks with relative paths, and their working directory, are the bundle's
         os.chdir(bundle)
     except OSError as exc:
@@ -143,8 +143,8 @@ def create(
 
 
 def _rootfs_of(bundle: str, config: dict[str, Any]) -> str:
-    rootfs = os.path.normpath(os.path.join(bundle, (config.get("root") or {}).get("path", "")))
-    if not os.path.isdir(rootfs):
+    rootfs = ospath.normpath(ospath.join(bundle, (config.get("root") or {}).get("path", "")))
+    if not ospath.isdir(rootfs):
         raise InvalidArgument(f"rootfs ({rootfs}) does not exist")
     return rootfs
 
@@ -217,6 +217,7 @@ def _drive_init(
 
     linux_cfg = config.get("linux") or {}
     init_pid = -1
+    reap = False  # the intermediate process, reaped once the init is not waiting for us
     # Messages come in order: "userns" (if any), "pid" (the init speaks only after it,
     # see channel.fork_reporting_pid), then the init's "cgroups"/"hooks" and "ready".
     while True:
@@ -231,15 +232,19 @@ def _drive_init(
             chan.send({"type": "mapped"})
         elif kind == "pid":
             init_pid = int(msg["pid"])
-            if init_pid != child:
-                os.waitpid(child, 0)  # the intermediate process exits at once
+            reap = init_pid != child  # the intermediate process exits at once
             state.data["pid"] = init_pid
             state.data["pid_start"] = st.process_start_time(init_pid)
-            state.save()
             if manager is not None:
                 manager.apply_process(init_pid)
         elif kind == "cgroups":
             chan.send({"type": "continue"})
+            # while the init builds its root: reap, and record the pid (a create killed
+            # from now on leaves a record that delete can clean up)
+            if reap:
+                os.waitpid(child, 0)
+                reap = False
+            state.save()
         elif kind == "hooks":
             hook_state = state.hook_state(st.CREATING)
             try:
@@ -285,9 +290,8 @@ def _undo(
 
 
 def write_pid_file(path: str, pid: int) -> None:
-    tmp = os.path.join(os.path.dirname(os.path.abspath(path)), f".{os.path.basename(path)}.tmp")
-    with open(tmp, "w") as f:
-        f.write(str(pid))
+    tmp = ospath.join(ospath.dirname(ospath.abspath(path)), f".{ospath.basename(path)}.tmp")
+    st.write_file(tmp, str(pid).encode())
     os.replace(tmp, path)
 
 

@@ -7,7 +7,7 @@ the runtime failed, so the JSON form matters.
 
 from __future__ import annotations
 
-import os
+import posix as os  # not os: see dockyard.runtime.ospath
 import sys
 import time
 

@@ -62,11 +62,13 @@ def lookup_executable(name: str, env: dict[str, str], cwd: str = "/") -> str:
 
 def apply_limits(process: dict[str, Any]) -> None:
     """rlimits and oom_score_adj, applied while the process is still privileged."""
-    from dockyard.runtime import rlimits
-
     if process.get("rlimits"):
+        from dockyard.runtime import rlimits
+
         rlimits.apply(process["rlimits"])
     if process.get("oomScoreAdj") is not None:
+        from dockyard.runtime import rlimits
+
         rlimits.apply_oom_score_adj(int(process["oomScoreAdj"]))
 
 

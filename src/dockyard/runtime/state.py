@@ -9,11 +9,12 @@ the fifo, ``running``, ``paused`` (freezer) and ``stopped``.
 
 from __future__ import annotations
 
-import os
+import posix as os  # not os: see dockyard.runtime.ospath
 import time
 
 from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
 from dockyard.oci import jsonio
+from dockyard.runtime import ospath
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -29,6 +30,30 @@ CREATED = "created"
 RUNNING = "running"
 PAUSED = "paused"
 STOPPED = "stopped"
+
+
+def _encoder() -> Any:
+    """Compact JSON as :func:`dockyard.oci.jsonio.dumps` writes it (UTF-8 kept, Go's
+    separators), from ``_json``'s C encoder."""
+    import _json
+
+    return _json.make_encoder(
+        None, _unencodable, _json.encode_basestring, None, ":", ",", False, False, False
+    )
+
+
+def _unencodable(value: object) -> object:
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+def write_file(path: str, data: bytes) -> None:
+    """Create (or truncate) ``path`` and write ``data`` with plain system calls."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+    try:
+        while data:
+            data = data[os.write(fd, data) :]
+    finally:
+        os.close(fd)
 
 
 def validate_id(container_id: str) -> None:
@@ -104,10 +129,15 @@ class ContainerState:
 
     @property
     def fifo_path(self) -> str:
-        return os.path.join(self.directory, EXEC_FIFO)
+        return ospath.join(self.directory, EXEC_FIFO)
 
     def save(self) -> None:
-        jsonio.write_file_atomic(os.path.join(self.directory, STATE_FILE), self.data)
+        """Write the record through a temporary file and a rename (as ``jsonio`` would,
+        with its C encoder and no text-file layer: ``create`` saves three times)."""
+        path = ospath.join(self.directory, STATE_FILE)
+        tmp = f"{path}.tmp{os.getpid()}"
+        write_file(tmp, "".join(_encoder()(self.data, 0)).encode())
+        os.replace(tmp, path)
 
     # -- derived status ---------------------------------------------------------------------
     def init_alive(self) -> bool:
@@ -125,7 +155,7 @@ class ContainerState:
             return CREATING if self.pid <= 0 or self.init_alive() else STOPPED
         if not self.init_alive():
             return STOPPED
-        if os.path.exists(self.fifo_path):
+        if ospath.exists(self.fifo_path):
             return CREATED
         if self._frozen():
             return PAUSED
@@ -135,14 +165,14 @@ class ContainerState:
         freezer = self.cgroup.get("paths", {}).get("freezer")
         if freezer:
             try:
-                with open(os.path.join(freezer, "freezer.state")) as f:
+                with open(ospath.join(freezer, "freezer.state")) as f:
                     return f.read().strip() in ("FROZEN", "FREEZING")
             except OSError:
                 return False
         unified = self.cgroup.get("unified")
         if unified:
             try:
-                with open(os.path.join(unified, "cgroup.freeze")) as f:
+                with open(ospath.join(unified, "cgroup.freeze")) as f:
                     return f.read().strip() == "1"
             except OSError:
                 return False
@@ -151,7 +181,7 @@ class ContainerState:
     def exit_status(self) -> int | None:
         """The init's exit status if anyone recorded it, or if it is still a zombie."""
         try:
-            with open(os.path.join(self.directory, EXIT_FILE)) as f:
+            with open(ospath.join(self.directory, EXIT_FILE)) as f:
                 return int(f.read().strip())
         except (OSError, ValueError):
             pass
@@ -163,7 +193,7 @@ class ContainerState:
         return None
 
     def record_exit_status(self, status: int) -> None:
-        path = os.path.join(self.directory, EXIT_FILE)
+        path = ospath.join(self.directory, EXIT_FILE)
         with open(path + ".tmp", "w") as f:
             f.write(f"{status}\n")
         os.replace(path + ".tmp", path)
@@ -211,12 +241,12 @@ class StateStore:
         self.root = root
 
     def path(self, container_id: str) -> str:
-        return os.path.join(self.root, container_id)
+        return ospath.join(self.root, container_id)
 
     def reserve(self, container_id: str, data: dict[str, Any]) -> ContainerState:
         """Create the record for a new id atomically; AlreadyExists if it is taken."""
         validate_id(container_id)
-        os.makedirs(self.root, mode=0o711, exist_ok=True)
+        ospath.makedirs(self.root, 0o711)
         directory = self.path(container_id)
         try:
             os.mkdir(directory, 0o711)
@@ -230,7 +260,7 @@ class StateStore:
         validate_id(container_id)
         directory = self.path(container_id)
         try:
-            data = jsonio.load_file(os.path.join(directory, STATE_FILE))
+            data = jsonio.load_file(ospath.join(directory, STATE_FILE))
         except FileNotFoundError:
             raise NotFound("container does not exist") from None
         except NotADirectoryError:
@@ -242,11 +272,11 @@ class StateStore:
             names = sorted(os.listdir(self.root))
         except FileNotFoundError:
             return []
-        return [n for n in names if os.path.isfile(os.path.join(self.root, n, STATE_FILE))]
+        return [n for n in names if ospath.isfile(ospath.join(self.root, n, STATE_FILE))]
 
     def remove(self, state: ContainerState) -> None:
         """Delete the record directory and everything in it."""
         directory = state.directory
         for name in os.listdir(directory):
-            os.unlink(os.path.join(directory, name))
+            os.unlink(ospath.join(directory, name))
         os.rmdir(directory)

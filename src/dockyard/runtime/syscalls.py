@@ -2,9 +2,9 @@
 
 Runtime logic takes a :class:`Syscalls` object, so tests can pass
 :class:`dockyard.runtime.recording.RecordingSyscalls` and check the sequence of calls
-without root. :class:`LinuxSyscalls` does the real work through ctypes; ``ctypes`` is
-imported only when it is first built. Failures raise ``OSError`` with the errno and a
-message naming the call and its main argument.
+without root. :class:`LinuxSyscalls` does the real work through libc, with the few C types it needs built
+on ``_ctypes`` (the ``ctypes`` package itself costs ~2 ms to import). Failures raise
+``OSError`` with the errno and a message naming the call and its main argument.
 """
 
 from __future__ import annotations
@@ -100,13 +100,61 @@ class Syscalls:
             os.close(fd)
 
 
+def _ffi() -> Any:
+    """The few C types and the libc function class the calls need, built on ``_ctypes``.
+
+    Not ``import ctypes``: its package defines every type and helper and imports ``struct``,
+    ~2 ms of each ``create`` (more in the freshly forked init, whose every touched page is a
+    copy-on-write fault). Built once per process."""
+    global _FFI
+    if _FFI is None:
+        import _ctypes
+
+        class Types:
+            pass
+
+        t: Any = Types()
+        for name, code in (("c_int", "i"), ("c_long", "l"), ("c_ulong", "L"),
+                           ("c_uint32", "I"), ("c_char_p", "z")):  # fmt: skip
+            setattr(t, name, type(name, (_ctypes._SimpleCData,), {"_type_": code}))
+        t.c_size_t = t.c_uint64 = t.c_ulong  # LP64
+        t.Function = type(
+            "Function",
+            (_ctypes.CFuncPtr,),
+            {"_flags_": _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO, "_restype_": t.c_int},
+        )
+        t.get_errno = _ctypes.get_errno
+        t.sizeof = _ctypes.sizeof
+        dlopen: Any = _ctypes.dlopen  # (typeshed wants a path; None is the program itself)
+        t.handle = dlopen(None, 0)  # with its libc (RTLD_LOCAL, as CDLL)
+        _FFI = t
+    return _FFI
+
+
+_FFI: Any = None
+
+
+class _Libc:
+    """libc's functions by name, like ``ctypes.CDLL(None, use_errno=True)``."""
+
+    def __init__(self, ffi: Any) -> None:
+        self._ffi = ffi
+        self._handle = ffi.handle  # read by the function class's constructor
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        func = self._ffi.Function((name, self))
+        setattr(self, name, func)
+        return func
+
+
 class LinuxSyscalls(Syscalls):
-    """The real calls, through libc via ctypes."""
+    """The real calls, through libc via ``_ctypes``."""
 
     def __init__(self) -> None:
-        import ctypes as ct
-
-        libc = ct.CDLL(None, use_errno=True)
+        ct = _ffi()
+        libc = _Libc(ct)
         self._ct: Any = ct
         self._libc: Any = libc
         libc.mount.argtypes = [ct.c_char_p, ct.c_char_p, ct.c_char_p, ct.c_ulong, ct.c_char_p]

@@ -8,7 +8,7 @@ writing cgroup files with kernel errors mapped onto dockyard's error vocabulary.
 from __future__ import annotations
 
 import errno
-import os
+import posix as os  # not os: see dockyard.runtime.ospath
 
 from dockyard.errors import (
     DockyardError,
@@ -18,6 +18,7 @@ from dockyard.errors import (
     PermissionDenied,
     Unavailable,
 )
+from dockyard.runtime import ospath
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ def join_path(base: str, sub: str) -> str:
     parts = [p for p in sub.split("/") if p and p != "."]
     if ".." in parts:
         raise InvalidArgument(f"cgroupsPath: must not contain '..': {sub}")
-    return os.path.join(base, *parts) if parts else base
+    return ospath.join(base, *parts) if parts else base
 
 
 def cgroup_dir(mount: Mount, own: str, cgroups_path: str, container_id: str) -> str:
@@ -126,7 +127,7 @@ def os_error(exc: OSError, what: str, action: str, path: str, value: str | None 
 
 def write(directory: str, name: str, value: str | int, what: str) -> None:
     """Write one value to a cgroup file; errors name ``what`` (the OCI resource)."""
-    path = os.path.join(directory, name)
+    path = ospath.join(directory, name)
     text = str(value)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
@@ -164,7 +165,7 @@ def join_self(directories: list[str]) -> None:
 def read(directory: str, name: str) -> str:
     """A cgroup file's content without the trailing newline; '' if it does not exist."""
     try:
-        with open(os.path.join(directory, name)) as f:
+        with open(ospath.join(directory, name)) as f:
             return f.read().strip()
     except (FileNotFoundError, NotADirectoryError):
         return ""
@@ -217,7 +218,7 @@ def parse_list(text: str) -> list[int]:
 def procs(directory: str) -> list[int]:
     """Every pid in ``directory`` and the cgroups below it."""
     pids: list[int] = []
-    for dirpath, _dirs, _files in os.walk(directory):
+    for dirpath in ospath.walk_dirs(directory):
         for line in read(dirpath, "cgroup.procs").split():
             try:
                 pids.append(int(line))
@@ -232,9 +233,9 @@ def make_dirs(directory: str, before_mkdir: Callable[[str], None] | None = None)
     back what was made."""
     missing: list[str] = []
     current = directory
-    while not os.path.isdir(current):
+    while not ospath.isdir(current):
         missing.append(current)
-        parent = os.path.dirname(current)
+        parent = ospath.dirname(current)
         if parent == current:
             break
         current = parent
@@ -242,7 +243,7 @@ def make_dirs(directory: str, before_mkdir: Callable[[str], None] | None = None)
     try:
         for d in reversed(missing):
             if before_mkdir is not None:
-                before_mkdir(os.path.dirname(d))
+                before_mkdir(ospath.dirname(d))
             try:
                 os.mkdir(d, 0o755)
             except FileExistsError:
@@ -270,12 +271,19 @@ def remove_tree(directory: str, retries: int = 50) -> None:
 
     EBUSY (tasks still exiting) is retried for about a second with a growing delay.
     """
+    try:  # the usual case: a leaf whose processes are gone (no walk of its ~40 files)
+        os.rmdir(directory)
+        return
+    except FileNotFoundError:
+        return
+    except OSError:
+        pass
     import time
 
     delay = 0.002
     for attempt in range(retries + 1):
         try:
-            subdirs = [d for d, _s, _f in os.walk(directory)]
+            subdirs = ospath.walk_dirs(directory)
         except OSError:
             subdirs = []
         busy: OSError | None = None

@@ -8,9 +8,10 @@ runc does; only hugetlb limits and ``unified`` keys are written there.
 
 from __future__ import annotations
 
-import os
+import posix as os  # not os: see dockyard.runtime.ospath
 
 from dockyard.errors import DockyardError, Internal, Unavailable
+from dockyard.runtime import ospath
 from dockyard.runtime.cgroups import Manager, fs
 
 TYPE_CHECKING = False
@@ -116,7 +117,7 @@ class V1Manager(Manager):
             fs.remove_tree(directory)
 
     def exists(self) -> bool:
-        return any(os.path.isdir(d) for d in self.paths.values())
+        return any(ospath.isdir(d) for d in self.paths.values())
 
     def to_state(self) -> dict[str, Any]:
         return {"version": 1, "paths": dict(self.paths), "unified": self.unified}
@@ -171,7 +172,7 @@ class V1Manager(Manager):
             return None
         efd = os.eventfd(0, os.EFD_CLOEXEC)
         try:
-            cfd = os.open(os.path.join(directory, "memory.oom_control"), os.O_RDONLY | os.O_CLOEXEC)
+            cfd = os.open(ospath.join(directory, "memory.oom_control"), os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             os.close(efd)
             return None
@@ -195,7 +196,7 @@ def _fill_cpuset(made: list[str]) -> None:
     A new v1 cpuset cgroup starts empty and refuses tasks (ENOSPC) until both are set.
     """
     for directory in sorted(made, key=len):
-        parent = os.path.dirname(directory)
+        parent = ospath.dirname(directory)
         for name in ("cpuset.cpus", "cpuset.mems"):
             value = fs.read(parent, name)
             if value and not fs.read(directory, name):

@@ -10,9 +10,8 @@ OCI values are converted where v2 differs: cpu shares -> ``cpu.weight``, memory+
 
 from __future__ import annotations
 
-import os
-
 from dockyard.errors import DockyardError, Internal, InvalidArgument, Unavailable
+from dockyard.runtime import ospath
 from dockyard.runtime.cgroups import Manager, fs, limits
 
 TYPE_CHECKING = False
@@ -92,7 +91,7 @@ class V2Manager(Manager):
         fs.remove_tree(self.unified)
 
     def exists(self) -> bool:
-        return os.path.isdir(self.unified)
+        return ospath.isdir(self.unified)
 
     def to_state(self) -> dict[str, Any]:
         return {"version": 2, "unified": self.unified}
@@ -108,7 +107,7 @@ class V2Manager(Manager):
         import time
 
         fs.write(self.unified, "cgroup.freeze", value, what)
-        if not os.path.exists(os.path.join(self.unified, "cgroup.events")):
+        if not ospath.exists(ospath.join(self.unified, "cgroup.events")):
             return
         delay = 0.001
         for _ in range(100):
@@ -128,7 +127,7 @@ class V2Manager(Manager):
         return fs.procs(self.unified)
 
     def kill_all(self, sig: int) -> None:
-        if sig == 9 and os.path.exists(os.path.join(self.unified, "cgroup.kill")):
+        if sig == 9 and ospath.exists(ospath.join(self.unified, "cgroup.kill")):
             fs.write(self.unified, "cgroup.kill", "1", "kill")
             return
         super().kill_all(sig)
@@ -200,7 +199,7 @@ def _set_memory(d: str, mem: dict[str, Any]) -> None:
     limit = limits.opt_int(mem, "limit", w)
     swap = limits.opt_int(mem, "swap", w)
     swap_max = swap_to_v2(swap, limit, d)
-    if swap_max is not None and not os.path.exists(os.path.join(d, "memory.swap.max")):
+    if swap_max is not None and not ospath.exists(ospath.join(d, "memory.swap.max")):
         if swap_max != -1 or swap:
             raise Unavailable(f"{w}.swap: swap accounting is not enabled (no memory.swap.max)")
         swap_max = None
@@ -242,7 +241,7 @@ def _set_cpu(d: str, cpu: dict[str, Any]) -> None:
 
 def _set_io(d: str, bio: dict[str, Any]) -> None:
     w = f"{R}.blockIO"
-    bfq = os.path.exists(os.path.join(d, "io.bfq.weight"))
+    bfq = ospath.exists(ospath.join(d, "io.bfq.weight"))
     weight = limits.opt_int(bio, "weight", w)
     if weight:
         if bfq:
