@@ -13,4 +13,12 @@ text/template (``gotemplate``). Layout:
 - ``client`` / ``httpio``: the Engine API client (version negotiation, JSON, streams, hijack).
 - ``gotemplate`` (+ ``tmpl_*``, ``gofmt``): ``--format`` templates and docker's formatter.
 - ``tabwriter`` / ``tables``: Go's tabwriter and docker's human-readable values.
+- ``rowcontext`` / ``imagefmt``: docker's formatter rows (``{{.ID}}``, ``--format json``), image rows.
+- ``inspecting``: docker's inspect output (indented JSON, ``json``, templates) for every ``inspect``.
+- ``jsonmessage`` / ``term``: the progress stream of pull, push, load, import and build, drawn as
+  docker draws it on a terminal or as plain lines; the terminal facts it needs.
+- ``dockerconfig`` / ``regauth``: ``~/.docker/config.json`` (credentials, helpers, formats) and
+  ``X-Registry-Auth``.
+- ``filteropt``, ``timestamps``, ``platforms``, ``apiquery``, ``fileio``, ``prune``: ``--filter``,
+  ``--since``/``--until``, ``--platform``, query strings, save/load files, the prune calls.
 """

@@ -71,9 +71,17 @@ class Cli:
     @property
     def config_dir(self) -> str:
         """``--config``, else ``DOCKER_CONFIG``, else ``~/.docker`` (registry credentials live there)."""
-        import os
+        from dockyard.cli.client import getenv  # not os: images/info read the config and start lean
 
-        return self.config or os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
+        if self.config or getenv("DOCKER_CONFIG"):
+            return self.config or getenv("DOCKER_CONFIG") or ""
+        home = getenv("HOME")
+        if not home:
+            import posix
+            import pwd
+
+            home = pwd.getpwuid(posix.getuid()).pw_dir
+        return f"{home.rstrip('/') or ''}/.docker"
 
 
 

@@ -276,6 +276,8 @@ def _json_into(value: Any, out: list[str]) -> None:
         out.append(str(value))
     elif isinstance(value, float):
         out.append(json_float(value))
+    elif hasattr(value, "marshal_json"):  # a json.Marshaler: its own JSON text, as is
+        out.append(value.marshal_json())
     elif isinstance(value, dict | GoStruct) or hasattr(value, "to_json"):
         items = value.items() if isinstance(value, dict) else value.to_json().items()
         out.append("{")

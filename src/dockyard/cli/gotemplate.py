@@ -46,11 +46,19 @@ class Template:
         self.name = name
         self.funcs: dict[str, Any] = {**BUILTINS, **DOCKER, **(funcs or {})}
         self.root = _parse(text, name, set(self.funcs))
+        self.missingkey_error = False
+
+    def option(self, setting: str) -> Template:
+        """Go's ``Template.Option``: ``missingkey=error`` fails on a missing map key (inspect's raw fallback)."""
+        if setting not in ("missingkey=error", "missingkey=default", "missingkey=invalid"):
+            raise ValueError(f"unrecognized option: {setting}")
+        self.missingkey_error = setting == "missingkey=error"
+        return self
 
     def execute_into(self, out: list[str], data: Any, funcs: Mapping[str, Any] | None = None) -> None:
         """Append the output to ``out``; on an error what was written before stays there."""
         table = {**self.funcs, **funcs} if funcs else self.funcs
-        State(self.name, self.text, table, out).run(self.root, data)
+        State(self.name, self.text, table, out, self.missingkey_error).run(self.root, data)
 
     def execute(self, data: Any, funcs: Mapping[str, Any] | None = None) -> str:
         out: list[str] = []

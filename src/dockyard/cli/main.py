@@ -86,7 +86,9 @@ def _run_command(cli: Cli, path: str, module_name: str, argv: list[str]) -> int:
         raise _Exit(1, f"dockyard: 'dockyard {path}' is not implemented yet")
     module = importlib.import_module(f"dockyard.cli.commands.{module_name}")
     usage = helptext.usage_line(path, module)
-    flag_list = [*getattr(module, "FLAGS", []), _HELP]
+    own_flags = getattr(module, "FLAGS", [])
+    # a command that defines its own --help (run's -h is --hostname) keeps it
+    flag_list = [*own_flags] if any(f.name == "help" for f in own_flags) else [*own_flags, _HELP]
     try:
         opts, args = fl.parse(flag_list, argv, getattr(module, "INTERSPERSED", True))
     except fl.FlagError as exc:

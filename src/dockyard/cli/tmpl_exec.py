@@ -51,11 +51,13 @@ class _Continue(Exception):
 class State:
     """One execution: the variable stack, the current node for errors, the output."""
 
-    def __init__(self, name: str, text: str, funcs: dict[str, Func], out: list[str]) -> None:
+    def __init__(self, name: str, text: str, funcs: dict[str, Func], out: list[str],
+                 missingkey_error: bool = False) -> None:
         self.name = name
         self.text = text
         self.funcs = funcs
         self.out = out
+        self.missingkey_error = missingkey_error
         self.vars: list[list[Any]] = []
         self.node: Node | None = None
 
@@ -261,6 +263,8 @@ class State:
         if isinstance(receiver, dict):
             if has_args:
                 raise self.errorf(f"{name} is not a method but has arguments")
+            if self.missingkey_error and name not in receiver:
+                raise self.errorf(f"map has no entry for key {quote(name)}")
             return receiver.get(name, MISSING)
         if isinstance(receiver, GoStruct) and name in receiver.fields:
             if has_args:

@@ -1,0 +1,107 @@
+"""``dockyard export``: a container's filesystem as a tar stream, to ``-o FILE`` or stdout.
+
+As docker: a terminal on stdout is refused, the output directory must exist, and the file
+appears whole (written next to it, then renamed).
+"""
+
+from __future__ import annotations
+
+from dockyard.cli import command
+from dockyard.cli.ctr_common import path_of, refuse_terminal
+from dockyard.cli.flags import STRING, Flag
+from dockyard.errors import DockyardError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from dockyard.cli.flags import Options
+
+USAGE = "[OPTIONS] CONTAINER"
+FLAGS = [Flag("output", "o", STRING, help="Write to a file, instead of STDOUT")]
+ARGS = command.exact_args(1)
+
+
+def validate_output_path(path: str) -> None:
+    """docker's ValidateOutputPath: the directory must exist; an existing path must be a file or directory."""
+    import posix
+    import stat
+
+    from dockyard.cli.ctr_values import clean_path
+
+    directory = clean_path(path).rpartition("/")[0] if "/" in clean_path(path) else "."
+    if clean_path(path).startswith("/") and not directory:
+        directory = "/"
+    if directory not in ("", "."):
+        try:
+            posix.stat(directory)
+        except FileNotFoundError:
+            raise DockyardError(f'invalid output path: directory "{directory}" does not exist') from None
+        except OSError:
+            pass
+    try:
+        mode = posix.stat(path).st_mode
+    except OSError:
+        return
+    if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+        raise DockyardError(f'invalid output path: "{path}" must be a directory or a regular file: '
+                            "got an invalid file type")
+
+
+def check_output_dir(path: str) -> None:
+    """export's check: the output's directory must exist and be a directory."""
+    import posix
+    import stat
+
+    from dockyard.cli.ctr_values import clean_path
+
+    cleaned = clean_path(path)
+    directory = cleaned.rpartition("/")[0] if "/" in cleaned else "."
+    if cleaned.startswith("/") and not directory:
+        directory = "/"
+    if directory in ("", "."):
+        return
+    try:
+        mode = posix.stat(directory).st_mode
+    except OSError as exc:
+        raise DockyardError(f"invalid output path: stat {directory}: {(exc.strerror or '').lower()}") from None
+    if not stat.S_ISDIR(mode):
+        raise DockyardError(f"invalid output path: stat {directory}: not a directory")
+
+
+def copy_to_file(path: str, chunks: Iterable[bytes]) -> None:
+    """docker's CopyToFile: a temporary file in the same directory, renamed over ``path`` at the end."""
+    import posix
+
+    directory = path.rpartition("/")[0] or "."
+    temp = f"{directory}/.docker_temp_{posix.getpid()}"
+    try:
+        with open(temp, "wb") as fh:
+            for chunk in chunks:
+                fh.write(chunk)
+        posix.rename(temp, path)
+    except BaseException:
+        try:
+            posix.unlink(temp)
+        except OSError:
+            pass
+        raise
+
+
+def run(cli: command.Cli, opts: Options, args: list[str]) -> int:
+    if not opts.output:
+        refuse_terminal(cli, "cowardly refusing to save to a terminal. Use the -o flag or redirect")
+    try:
+        check_output_dir(opts.output)
+    except DockyardError as exc:
+        raise DockyardError(f"failed to export container: {exc}") from None
+    resp = cli.client.stream("GET", f"{path_of(args[0])}/export")
+    if opts.output:
+        copy_to_file(opts.output, resp.chunks())
+        return 0
+    from dockyard.cli.streams import Sink
+
+    sink = Sink(cli.out)
+    for chunk in resp.chunks():
+        sink.write(chunk)
+    return 0
