@@ -59,7 +59,7 @@ class ContainerRow(RowContext):
         self.now = now
 
     def ID(self) -> str:
-        ident = str(self.c.get("Id", ""))
+        ident = str(self.c.get("Id") or "")
         return tables.truncate_id(ident) if self.trunc else ident
 
     def Names(self) -> str:

@@ -150,19 +150,10 @@ class ConfigFile:
         """Write the file as docker does: tab-indented, mode 0600, replaced through a rename."""
         import os
 
+        from dockyard.cli.fileio import copy_to_file
+
         os.makedirs(self.directory, mode=0o700, exist_ok=True)
-        tmp = f"{self.path}.tmp{os.getpid()}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(jsonio.dumps(self.raw, "\t"))
-            os.replace(tmp, self.path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        copy_to_file(self.path, [jsonio.dumps(self.raw, "\t").encode("utf-8")])
 
 
 def load(cli: Cli) -> ConfigFile:

@@ -1,10 +1,10 @@
-"""Files and byte streams of save, load and import, with docker's behaviour and error texts.
+"""Files and byte streams of save, load, import and export, with docker's behaviour and error texts.
 
 - ``go_open_error``: an OSError as Go's ``*PathError`` prints (``open x: no such file or
   directory``).
 - ``validate_output_path`` / ``copy_to_file``: docker's ``ValidateOutputPath`` and
   ``CopyToFile`` (a temporary file beside the target, renamed over it at the end, so a
-  failed save leaves nothing half-written).
+  failed save or export leaves nothing half-written; the client config is saved so too).
 - ``binary_out`` / ``read_chunks``: the byte side of the command's text streams (``buffer``
   of stdout/stdin; a test's ``StringIO`` gets latin-1 text).
 """

@@ -20,11 +20,38 @@ from dockyard.oci import jsonio
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Iterator
     from typing import IO
 
     Getter = Callable[[str], bytes]  # fetches one object's JSON as the daemon sent it
 
+
+_WHITESPACE = " \t\r\n"  # JSON's
+
+
+def _pieces(text: str) -> Iterator[tuple[str, bool]]:
+    """JSON text cut into its strings (whole, with their quotes; True) and what lies between (False)."""
+    i, n = 0, len(text)
+    while i < n:
+        start = text.find('"', i)
+        if start < 0:
+            yield text[i:], False
+            return
+        if start > i:
+            yield text[i:start], False
+        end = start
+        while True:
+            end = text.find('"', end + 1)
+            if end < 0:  # unterminated: the rest is the string
+                end = n
+                break
+            before = end - 1
+            while text[before] == "\\":
+                before -= 1
+            if (end - 1 - before) % 2 == 0:  # not escaped
+                break
+        yield text[start:end + 1], True
+        i = end + 1
 
 
 def indent_json(text: str, indent: str = "    ", prefix: str = "") -> str:
@@ -32,64 +59,39 @@ def indent_json(text: str, indent: str = "    ", prefix: str = "") -> str:
     out: list[str] = []
     depth = 0
     need_indent = False  # an opened array/object waits for its first value to break the line
-    in_string = escaped = False
-    for ch in text.lstrip(" \t\r\n"):
-        if in_string:
-            out.append(ch)
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-            continue
-        if ch in " \t\r\n":
-            continue
-        if need_indent and ch not in "]}":
-            need_indent = False
-            depth += 1
-            out.append("\n" + prefix + indent * depth)
-        if ch == '"':
-            in_string = True
-            out.append(ch)
-        elif ch in "[{":
-            need_indent = True
-            out.append(ch)
-        elif ch == ",":
-            out.append(",\n" + prefix + indent * depth)
-        elif ch == ":":
-            out.append(": ")
-        elif ch in "]}":
-            if need_indent:
-                need_indent = False  # an empty array or object stays "[]" / "{}"
-            else:
-                depth -= 1
+    for piece, quoted in _pieces(text.lstrip(_WHITESPACE)):
+        for ch in (piece,) if quoted else piece:  # a string is one token (none of the marks below holds '"')
+            if ch in _WHITESPACE:
+                continue
+            if need_indent and ch not in "]}":
+                need_indent = False
+                depth += 1
                 out.append("\n" + prefix + indent * depth)
-            out.append(ch)
-        else:
-            out.append(ch)
+            if ch in "[{":
+                need_indent = True
+                out.append(ch)
+            elif ch == ",":
+                out.append(",\n" + prefix + indent * depth)
+            elif ch == ":":
+                out.append(": ")
+            elif ch in "]}":
+                if need_indent:
+                    need_indent = False  # an empty array or object stays "[]" / "{}"
+                else:
+                    depth -= 1
+                    out.append("\n" + prefix + indent * depth)
+                out.append(ch)
+            else:
+                out.append(ch)
     return "".join(out)
+
+
+_NO_WHITESPACE = str.maketrans("", "", _WHITESPACE)
 
 
 def compact_json(text: str) -> str:
     """Go's ``json.Compact``: insignificant whitespace removed."""
-    out: list[str] = []
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            out.append(ch)
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-            out.append(ch)
-        elif ch not in " \t\r\n":
-            out.append(ch)
-    return "".join(out)
+    return "".join(piece if quoted else piece.translate(_NO_WHITESPACE) for piece, quoted in _pieces(text))
 
 
 def parse_template(fmt: str) -> Template | None:

@@ -3,7 +3,7 @@
 Each pruner posts ``/<kind>/prune`` with the filters (plus the config file's
 ``pruneFilters``, merged as docker's ``PruneFilters`` does) and returns the space reclaimed
 and docker's report (``Deleted Containers:`` and the IDs, ``untagged: ...``/``deleted: ...``
-for images), which the command prints followed by ``Total reclaimed space: 1.2MB``.
+for images); ``run`` prints the reports followed by ``Total reclaimed space: 1.2MB``.
 """
 
 from __future__ import annotations
@@ -74,7 +74,14 @@ def build_cache(cli: Cli, all_: bool, filters: Filters) -> tuple[int, str]:
     return int(report.get("SpaceReclaimed") or 0), _listing("Deleted build cache objects:", report.get("CachesDeleted"))
 
 
-def total(space: int) -> str:
+def run(cli: Cli, pruners: list[Pruner], all_: bool, filters: Filters) -> None:
+    """Run the pruners in order, printing each report, then the total space reclaimed."""
+    space = 0
+    for pruner in pruners:
+        reclaimed, output = pruner(cli, all_, filters)
+        space += reclaimed
+        if output:
+            cli.out.write(output + "\n")
     from dockyard.cli.tables import human_size
 
-    return f"Total reclaimed space: {human_size(space)}\n"
+    cli.out.write(f"Total reclaimed space: {human_size(space)}\n")

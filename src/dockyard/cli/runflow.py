@@ -10,7 +10,9 @@
 - ``Session``: one attached container or exec: the hijacked connection, the local terminal
   in raw mode (``-it``), window sizes forwarded (at start and on every SIGWINCH), signals
   forwarded to the container (``--sig-proxy``), the streams pumped until the output ends
-  or the detach keys are typed; the terminal is restored on every way out.
+  or the detach keys are typed; the terminal is restored on every way out. ``attach``
+  opens one on ``POST /containers/{id}/attach``; ``close_all`` is the way out of
+  ``run``, ``start -a`` and ``attach`` (signals, terminal, the pending wait).
 - ``start_error_status``: docker's ``runStartContainerErr``: 127 when the command was not
   found, 126 when it could not be run, else 125.
 """
@@ -287,6 +289,21 @@ class Session:
                 self.cli.err.write("failed to resize tty, using default size\n")
         self._undo_resize = terminal.on_resize(send_ignoring)
 
+    def follow_size(self, path: str) -> None:
+        """``monitor_size`` sending ``POST {path}/resize`` (a container's or an exec's)."""
+        client = self.cli.client
+        self.monitor_size(lambda h, w: client.post(f"{path}/resize", {"h": h, "w": w}))
+
+    def until_exit(self, wait: PendingWait, path: str, stop: bool = False) -> int:
+        """``run``'s and ``start -a``'s end: sizes sent to ``path`` (with a tty), the streams, the
+        container's exit status from ``wait`` (0 when the user detaches); ``stop``: end the
+        streams when the wait answers."""
+        if self.tty:
+            self.follow_size(path)
+        if self.pump(stop=wait if stop else None) == streams.DETACHED:
+            return 0
+        return wait.status(self.cli.err)
+
     def pump(self, stop: Any = None) -> str | None:
         """Stream until the output ends (None), the user detaches (``streams.DETACHED``) or
         ``stop`` (the pending wait's socket) answers (``streams.STOPPED``)."""
@@ -304,6 +321,25 @@ class Session:
             self._undo_resize()
             self._undo_resize = None
         self.conn.close()
+
+
+def attach(cli: Cli, path: str, tty: bool, stdin: bool, stdout: bool, stderr: bool, detach_keys: str) -> Session:
+    """The session of ``POST {path}/attach`` (hijacked); the detach keys are ``detach_keys``
+    (the flag), else the client config's."""
+    keys = config_detach_keys(cli, detach_keys)
+    conn = cli.client.hijack("POST", f"{path}/attach", attach_query(stdin, stdout, stderr, keys))
+    return Session(cli, conn, tty, stdin, stdout, stderr, keys)
+
+
+def close_all(proxy: SignalProxy | None, session: Session | None, wait: PendingWait | None) -> None:
+    """The way out of an attached ``run``, ``start`` or ``attach``: signals back to the
+    CLI's handlers, the terminal restored, the wait request closed."""
+    if proxy is not None:
+        proxy.stop()
+    if session is not None:
+        session.close()
+    if wait is not None:
+        wait.close()
 
 
 def attach_query(stdin: bool, stdout: bool, stderr: bool, detach_keys: str) -> dict[str, Any]:

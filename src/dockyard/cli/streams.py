@@ -175,6 +175,17 @@ def input_fd(stream: TextIO | None) -> int | None:
         return None
 
 
+def _send_input(conn: Hijacked, proxy: EscapeProxy | None, data: bytes) -> bool:
+    """Send input to the container, through the detach keys' proxy when there is one; True
+    when the keys were typed (what came before them is sent)."""
+    detached = False
+    if proxy is not None:
+        data, detached = proxy.feed(data)
+    if data:
+        conn.sendall(data)
+    return detached
+
+
 def pump(conn: Hijacked, stdin: TextIO | None, out: Sink | None, err: Sink | None, tty: bool,
          escape_keys: bytes | None = None, restore: Callable[[], None] | None = None,
          stop: Any = None) -> str | None:
@@ -192,15 +203,8 @@ def pump(conn: Hijacked, stdin: TextIO | None, out: Sink | None, err: Sink | Non
     demux = None if tty else Demux()
     fd = input_fd(stdin)
     if stdin is not None and fd is None:  # input without a descriptor: send it all at once
-        data = stdin.read().encode()
-        if proxy is not None:
-            data, detached = proxy.feed(data)
-            if data:
-                conn.sendall(data)
-            if detached:
-                return DETACHED
-        elif data:
-            conn.sendall(data)
+        if _send_input(conn, proxy, stdin.read().encode()):
+            return DETACHED
         stdin = None
     if stdin is None:
         _close_write(conn)
@@ -228,14 +232,8 @@ def pump(conn: Hijacked, stdin: TextIO | None, out: Sink | None, err: Sink | Non
                         _close_write(conn)
                         if out is None and err is None:
                             return None
-                    elif proxy is not None:
-                        chunk, detached = proxy.feed(chunk)
-                        if chunk:
-                            conn.sendall(chunk)
-                        if detached:
-                            return DETACHED
-                    else:
-                        conn.sendall(chunk)
+                    elif _send_input(conn, proxy, chunk):
+                        return DETACHED
                 if conn.sock not in readable:
                     continue
                 try:

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import termios
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -80,6 +80,18 @@ class Session:
         os.kill(self.pid, signal.SIGKILL)
         raise AssertionError(f"the session did not end: {self.screen!r}")
 
+    def raw_at(self, prompt: bytes) -> None:
+        """Wait for ``prompt``; by then the terminal is in raw mode."""
+        self.read(10, until=prompt)
+        assert _is_raw(self.settings())
+
+    def ends(self, status: int, typed: bytes = b"") -> None:
+        """Type ``typed``; the process exits with ``status`` and leaves the terminal as it found it."""
+        if typed:
+            self.type(typed)
+        assert self.wait() == status
+        assert self.settings() == self.before
+
     def close(self) -> None:
         os.close(self.fd)
 
@@ -88,15 +100,19 @@ def _is_raw(settings: list[object]) -> bool:
     return not (int(settings[3]) & CANONICAL)  # type: ignore[call-overload]
 
 
+def _eventually(done: Callable[[], object], seconds: float = 5) -> None:
+    """Poll ``done`` until it is true or ``seconds`` pass (the caller asserts what it waited for)."""
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def test_run_it_raw_mode_input_and_restore(world: tuple[FakeEngine, Containers]) -> None:
     fake, store = world
     session = Session(["-H", fake.host, "run", "-it", "busybox", "sh"])
-    session.read(10, until=b"prompt# ")
-    assert _is_raw(session.settings())
-    session.type(b"ls\rexit\r")
-    assert session.wait() == 5
+    session.raw_at(b"prompt# ")
+    session.ends(5, b"ls\rexit\r")
     assert b"prompt# ls\r\nexit\r\n" in session.screen
-    assert session.settings() == session.before
     assert list(store.stdin.values())[-1] == b"ls\rexit\r"
     body = store.created[-1]
     assert (body["Tty"], body["OpenStdin"], body["AttachStdin"], body["HostConfig"]["ConsoleSize"]) == \
@@ -107,18 +123,13 @@ def test_run_it_raw_mode_input_and_restore(world: tuple[FakeEngine, Containers])
 def test_run_it_forwards_window_sizes(world: tuple[FakeEngine, Containers]) -> None:
     fake, store = world
     session = Session(["-H", fake.host, "run", "-it", "busybox", "sh"])
-    session.read(10, until=b"prompt# ")
-    deadline = time.monotonic() + 5
-    while not store.resizes and time.monotonic() < deadline:
-        time.sleep(0.02)
+    session.raw_at(b"prompt# ")
+    _eventually(lambda: store.resizes)
     assert store.resizes[0][1:] == (30, 100)
     terminal.set_size(session.fd, 44, 132)  # the kernel sends SIGWINCH to the session
-    deadline = time.monotonic() + 5
-    while store.resizes[-1][1:] != (44, 132) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    _eventually(lambda: store.resizes[-1][1:] == (44, 132))
     assert store.resizes[-1][1:] == (44, 132)
-    session.type(b"exit\r")
-    assert session.wait() == 5
+    session.ends(5, b"exit\r")
     session.close()
 
 
@@ -129,13 +140,9 @@ def test_run_it_detach_keys(world: tuple[FakeEngine, Containers], keys: list[str
                             sent: bytes) -> None:
     fake, store = world
     session = Session(["-H", fake.host, "run", "-it", *keys, "busybox", "sh"])
-    session.read(10, until=b"prompt# ")
-    session.type(typed)
-    assert session.wait() == 0  # detached: run exits 0, the container keeps running
-    assert session.settings() == session.before
-    deadline = time.monotonic() + 5
-    while not store.stdin and time.monotonic() < deadline:
-        time.sleep(0.02)
+    session.raw_at(b"prompt# ")
+    session.ends(0, typed)  # detached: run exits 0, the container keeps running
+    _eventually(lambda: store.stdin)
     assert list(store.stdin.values())[-1] == sent
     session.close()
 
@@ -143,11 +150,9 @@ def test_run_it_detach_keys(world: tuple[FakeEngine, Containers], keys: list[str
 def test_sigterm_without_proxy_restores_then_dies(world: tuple[FakeEngine, Containers]) -> None:
     fake, _ = world
     session = Session(["-H", fake.host, "run", "-it", "--sig-proxy=false", "busybox", "sh"])
-    session.read(10, until=b"prompt# ")
-    assert _is_raw(session.settings())
+    session.raw_at(b"prompt# ")
     os.kill(session.pid, signal.SIGTERM)
-    assert session.wait() == -signal.SIGTERM
-    assert session.settings() == session.before
+    session.ends(-signal.SIGTERM)
     session.close()
 
 
@@ -156,16 +161,12 @@ def test_sigterm_with_proxy_is_forwarded(world: tuple[FakeEngine, Containers]) -
     kills = []
     fake.routes.override("POST", "/containers/{id}/kill", lambda r, p: (kills.append(r.query), Reply(204))[1])
     session = Session(["-H", fake.host, "run", "-it", "busybox", "sh"])
-    session.read(10, until=b"prompt# ")
+    session.raw_at(b"prompt# ")
     os.kill(session.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 5
-    while not kills and time.monotonic() < deadline:
-        time.sleep(0.02)
+    _eventually(lambda: kills)
     assert kills == [{"signal": ["TERM"]}]
     assert _is_raw(session.settings())  # still in the session
-    session.type(b"exit\r")
-    assert session.wait() == 5
-    assert session.settings() == session.before
+    session.ends(5, b"exit\r")
     session.close()
 
 
@@ -196,12 +197,9 @@ def test_exec_it_session(world: tuple[FakeEngine, Containers]) -> None:
     fake.routes.override("POST", "/exec/{id}/resize", lambda r, p: (resizes.append(r.query), Reply(200))[1])
     fake.routes.override("GET", "/exec/{id}/json", lambda r, p: json_reply({"ExitCode": 42}))
     session = Session(["-H", fake.host, "exec", "-it", "web", "sh"])
-    session.read(10, until=b"$ ")
-    assert _is_raw(session.settings())
-    session.type(b"id\r")
-    assert session.wait() == 42
+    session.raw_at(b"$ ")
+    session.ends(42, b"id\r")
     assert b"ran id" in session.screen
-    assert session.settings() == session.before
     assert bodies[0]["Tty"] and bodies[0]["AttachStdin"] and bodies[0]["ConsoleSize"] == [30, 100]
     assert {"h": ["30"], "w": ["100"]} in resizes
     session.close()
@@ -212,11 +210,9 @@ def test_attach_detach_reports_escape_sequence(world: tuple[FakeEngine, Containe
     record = store.add("shell", tty=True, open_stdin=True)
     store.output[record["Id"]] = [(1, b"prompt# ")]
     session = Session(["-H", fake.host, "attach", "shell"])
-    session.read(10, until=b"prompt# ")
-    session.type(b"\x10\x11")
-    assert session.wait() == 1
+    session.raw_at(b"prompt# ")
+    session.ends(1, b"\x10\x11")
     assert b"read escape sequence" in session.screen
-    assert session.settings() == session.before
     assert store.resizes[:2] == [(record["Id"], 31, 101), (record["Id"], 30, 100)]
     session.close()
 
@@ -305,8 +301,7 @@ def test_restored_on_every_exit_path(how: str, status: int) -> None:
     if how.startswith("sig") and how != "sigint":
         time.sleep(0.1)
         os.kill(session.pid, getattr(signal, how.upper()))
-    assert session.wait() == status
-    assert session.settings() == session.before
+    session.ends(status)
     if how == "sigint":
         assert b"INTERRUPTED restored=True" in session.screen
     session.close()

@@ -51,11 +51,9 @@ def run(cli: command.Cli, opts: Options, args: list[str]) -> int:
         tty = bool(config.get("Tty"))
         runflow.check_tty(cli, not opts.no_stdin, tty)
         stdin = not opts.no_stdin and bool(config.get("OpenStdin"))
-        keys = runflow.config_detach_keys(cli, opts.detach_keys)
         if opts.sig_proxy and not tty:
             proxy = runflow.SignalProxy(client, name)
-        conn = client.hijack("POST", f"{path_of(name)}/attach", runflow.attach_query(stdin, True, True, keys))
-        session = runflow.Session(cli, conn, tty, stdin, True, True, keys)
+        session = runflow.attach(cli, path_of(name), tty, stdin, True, True, opts.detach_keys)
         check_state(client.get(f"{path_of(name)}/json") or {})
         session.make_raw()
         if tty:
@@ -74,8 +72,4 @@ def run(cli: command.Cli, opts: Options, args: list[str]) -> int:
             raise DockyardError(streams.DETACHED)
         return wait.status(cli.err)
     finally:
-        if proxy is not None:
-            proxy.stop()
-        if session is not None:
-            session.close()
-        wait.close()
+        runflow.close_all(proxy, session, wait)

@@ -76,7 +76,7 @@ def run(cli: command.Cli, opts: Options, args: list[str]) -> int:
         session.make_raw()
         in_fd = streams.input_fd(cli.inp)
         if opts.tty and in_fd is not None and terminal.is_terminal(in_fd):
-            session.monitor_size(lambda h, w: client.post(f"/exec/{exec_id}/resize", {"h": h, "w": w}))
+            session.follow_size(f"/exec/{exec_id}")
         if session.pump() == streams.DETACHED:
             raise DockyardError(streams.DETACHED)
     finally:

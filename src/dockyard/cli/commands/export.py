@@ -1,7 +1,7 @@
 """``dockyard export``: a container's filesystem as a tar stream, to ``-o FILE`` or stdout.
 
 As docker: a terminal on stdout is refused, the output directory must exist, and the file
-appears whole (written next to it, then renamed).
+appears whole (``fileio.copy_to_file``: written next to it, mode 0600, then renamed).
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from dockyard.errors import DockyardError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     from dockyard.cli.flags import Options
 
 USAGE = "[OPTIONS] CONTAINER"
@@ -22,16 +20,23 @@ FLAGS = [Flag("output", "o", STRING, help="Write to a file, instead of STDOUT")]
 ARGS = command.exact_args(1)
 
 
+def _directory(path: str) -> str:
+    """Go's ``filepath.Dir`` of the cleaned path (``.`` when it has none)."""
+    from dockyard.cli.ctr_values import clean_path
+
+    cleaned = clean_path(path)
+    directory = cleaned.rpartition("/")[0] if "/" in cleaned else "."
+    if cleaned.startswith("/") and not directory:
+        directory = "/"
+    return directory
+
+
 def validate_output_path(path: str) -> None:
     """docker's ValidateOutputPath: the directory must exist; an existing path must be a file or directory."""
     import posix
     import stat
 
-    from dockyard.cli.ctr_values import clean_path
-
-    directory = clean_path(path).rpartition("/")[0] if "/" in clean_path(path) else "."
-    if clean_path(path).startswith("/") and not directory:
-        directory = "/"
+    directory = _directory(path)
     if directory not in ("", "."):
         try:
             posix.stat(directory)
@@ -53,12 +58,7 @@ def check_output_dir(path: str) -> None:
     import posix
     import stat
 
-    from dockyard.cli.ctr_values import clean_path
-
-    cleaned = clean_path(path)
-    directory = cleaned.rpartition("/")[0] if "/" in cleaned else "."
-    if cleaned.startswith("/") and not directory:
-        directory = "/"
+    directory = _directory(path)
     if directory in ("", "."):
         return
     try:
@@ -67,25 +67,6 @@ def check_output_dir(path: str) -> None:
         raise DockyardError(f"invalid output path: stat {directory}: {(exc.strerror or '').lower()}") from None
     if not stat.S_ISDIR(mode):
         raise DockyardError(f"invalid output path: stat {directory}: not a directory")
-
-
-def copy_to_file(path: str, chunks: Iterable[bytes]) -> None:
-    """docker's CopyToFile: a temporary file in the same directory, renamed over ``path`` at the end."""
-    import posix
-
-    directory = path.rpartition("/")[0] or "."
-    temp = f"{directory}/.docker_temp_{posix.getpid()}"
-    try:
-        with open(temp, "wb") as fh:
-            for chunk in chunks:
-                fh.write(chunk)
-        posix.rename(temp, path)
-    except BaseException:
-        try:
-            posix.unlink(temp)
-        except OSError:
-            pass
-        raise
 
 
 def run(cli: command.Cli, opts: Options, args: list[str]) -> int:
@@ -97,6 +78,8 @@ def run(cli: command.Cli, opts: Options, args: list[str]) -> int:
         raise DockyardError(f"failed to export container: {exc}") from None
     resp = cli.client.stream("GET", f"{path_of(args[0])}/export")
     if opts.output:
+        from dockyard.cli.fileio import copy_to_file
+
         copy_to_file(opts.output, resp.chunks())
         return 0
     from dockyard.cli.streams import Sink

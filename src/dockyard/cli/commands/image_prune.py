@@ -30,8 +30,5 @@ DANGLING_WARNING = "WARNING! This will remove all dangling images.\nAre you sure
 def run(cli: command.Cli, opts: Options, args: list[str]) -> int:
     if not opts.force and not term.confirm(cli.inp, cli.out, ALL_WARNING if opts.all else DANGLING_WARNING):
         return 0
-    space, output = prune.images(cli, opts.all, Filters(opts.filter))
-    if output:
-        cli.out.write(output + "\n")
-    cli.out.write(prune.total(space))
+    prune.run(cli, [prune.images], opts.all, Filters(opts.filter))
     return 0

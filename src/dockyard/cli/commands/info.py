@@ -13,13 +13,9 @@ part does not ask the daemon.
 
 from __future__ import annotations
 
-import sys
-
-import dockyard
 from dockyard.cli import command, tables
-from dockyard.cli.client import API_VERSION
 from dockyard.cli.flags import FORMAT_HELP_INSPECT, STRING, Flag
-from dockyard.cli.gotemplate import GoNil, GoSlice, GoStruct, Template, TemplateError
+from dockyard.cli.gotemplate import GoSlice, GoStruct, Template, TemplateError
 from dockyard.errors import DockyardError
 
 TYPE_CHECKING = False
@@ -35,21 +31,11 @@ ARGS = command.no_args
 
 def client_info(cli: command.Cli) -> GoStruct:
     """docker's clientInfo for this client (no plugins)."""
-    from dockyard.cli.commands.version import goarch
-    from dockyard.cli.main import BUILD
+    from dockyard.cli.commands.version import client_fields
 
     fields = {
         "Debug": cli.debug,
-        "Platform": GoNil("*system.platformInfo"),
-        "Version": dockyard.__version__,
-        "APIVersion": "",
-        "DefaultAPIVersion": API_VERSION,
-        "GitCommit": BUILD,
-        "GoVersion": "python" + ".".join(str(n) for n in sys.version_info[:3]),
-        "Os": sys.platform,
-        "Arch": goarch(),
-        "BuildTime": "unknown",
-        "Context": "default",
+        **client_fields(""),
         "Plugins": GoSlice("[]pluginmanager.Plugin", []),
         "Warnings": None,
     }

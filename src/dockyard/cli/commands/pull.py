@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dockyard.cli import command
 from dockyard.cli.flags import BOOL, STRING, Flag
-from dockyard.errors import InvalidArgument
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -37,22 +36,14 @@ def default_platform(opts: Options) -> str:
 
 
 def run(cli: command.Cli, opts: Options, args: list[str]) -> int:
+    from dockyard.cli import regauth
     from dockyard.cli.jsonmessage import display_stream
-    from dockyard.cli.regauth import auth_header
-    from dockyard.oci.reference import parse_reference
 
-    ref = parse_reference(args[0], default_tag=False)
-    if opts.all_tags and not ref.is_name_only():
-        raise InvalidArgument("tag can't be used with --all-tags/-a")
-    if not opts.all_tags and ref.is_name_only():
-        ref = ref.with_tag("latest")
-        if not opts.quiet:
-            cli.out.write("Using default tag: latest\n")
+    ref = regauth.reference(cli, args[0], opts.all_tags, opts.quiet)
     platform = default_platform(opts)
     query = {"fromImage": ref.name, "tag": None if opts.all_tags else (ref.digest or ref.tag),
              "platform": platform.lower() or None}
-    headers = {"X-Registry-Auth": auth_header(cli, ref.domain)}
-    messages = cli.client.stream_json("POST", "/images/create", query, headers=headers)
+    messages = regauth.stream(cli, "/images/create", query, ref)
     display_stream(messages, None if opts.quiet else cli.out)
     cli.out.write(f"{ref}\n")
     return 0

@@ -40,10 +40,9 @@ def note(text: str) -> str:
 
 
 def run(cli: command.Cli, opts: Options, args: list[str]) -> int:
+    from dockyard.cli import regauth
     from dockyard.cli.apiquery import path_escape
     from dockyard.cli.jsonmessage import display_stream
-    from dockyard.cli.regauth import auth_header
-    from dockyard.oci.reference import parse_reference
 
     platform = None
     if opts.platform:
@@ -55,18 +54,11 @@ def run(cli: command.Cli, opts: Options, args: list[str]) -> int:
             cli.err.write(f"Invalid platform {opts.platform}")
             raise
         cli.out.write(note(PLATFORM_NOTE))
-    ref = parse_reference(args[0], default_tag=False)
-    if opts.all_tags and not ref.is_name_only():
-        raise InvalidArgument("tag can't be used with --all-tags/-a")
-    if not opts.all_tags and ref.is_name_only():
-        ref = ref.with_tag("latest")
-        if not opts.quiet:
-            cli.out.write("Using default tag: latest\n")
+    ref = regauth.reference(cli, args[0], opts.all_tags, opts.quiet)
     if ref.digest:
         raise InvalidArgument("cannot push a digest reference")
     query = {"tag": None if opts.all_tags else ref.tag, "platform": platform}
-    headers = {"X-Registry-Auth": auth_header(cli, ref.domain)}
-    messages = cli.client.stream_json("POST", f"/images/{path_escape(ref.name)}/push", query, headers=headers)
+    messages = regauth.stream(cli, f"/images/{path_escape(ref.name)}/push", query, ref)
     display_stream(messages, None if opts.quiet else cli.out, aux=lambda _message: None)
     if opts.quiet:
         cli.out.write(f"{ref}\n")

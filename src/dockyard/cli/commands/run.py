@@ -11,7 +11,7 @@ container's; 1 for ``-it`` without a terminal and ``-a`` with ``-d``.
 
 from __future__ import annotations
 
-from dockyard.cli import command, runflow, streams
+from dockyard.cli import command, runflow
 from dockyard.cli.ctr_flags import create_flags
 from dockyard.errors import DockyardError
 
@@ -73,10 +73,8 @@ def _attach_start_wait(cli: command.Cli, opts: Options, body: dict, container_id
         cli.out.flush()
     try:
         if attach:
-            keys = runflow.config_detach_keys(cli, opts.detach_keys)
-            conn = client.hijack("POST", f"/containers/{container_id}/attach",
-                                 runflow.attach_query(stdin, stdout, stderr, keys))
-            session = runflow.Session(cli, conn, tty, stdin, stdout, stderr, keys)
+            session = runflow.attach(cli, f"/containers/{container_id}", tty, stdin, stdout, stderr,
+                                     opts.detach_keys)
             session.make_raw()
             if opts.sig_proxy:
                 proxy = runflow.SignalProxy(client, container_id)
@@ -91,18 +89,9 @@ def _attach_start_wait(cli: command.Cli, opts: Options, body: dict, container_id
                                       f"dockyard: {exc}\n\nRun 'dockyard run --help' for more information") from None
         if session is None or wait is None:
             return 0
-        if tty and cli.out is not None:
-            session.monitor_size(lambda h, w: client.post(f"/containers/{container_id}/resize", {"h": h, "w": w}))
-        if session.pump(stop=wait) == streams.DETACHED:
-            return 0
-        return wait.status(cli.err)
+        return session.until_exit(wait, f"/containers/{container_id}", stop=True)
     finally:
-        if proxy is not None:
-            proxy.stop()
-        if session is not None:
-            session.close()
-        if wait is not None:
-            wait.close()
+        runflow.close_all(proxy, session, wait)
 
 
 class _Discard:

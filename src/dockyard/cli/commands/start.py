@@ -7,7 +7,7 @@ an ``--rm`` container), the start, the terminal's size, the streams, the exit st
 
 from __future__ import annotations
 
-from dockyard.cli import command, runflow, streams
+from dockyard.cli import command, runflow
 from dockyard.cli.ctr_common import path_of
 from dockyard.cli.flags import STRING, Flag
 from dockyard.errors import DockyardError
@@ -72,12 +72,9 @@ def _start_attached(cli: command.Cli, opts: Options, name: str) -> int:
     stdin = bool(opts.interactive and config.get("OpenStdin"))
     auto_remove = bool((info.get("HostConfig") or {}).get("AutoRemove"))
     proxy = runflow.SignalProxy(client, container_id) if not tty else None
-    keys = runflow.config_detach_keys(cli, opts.detach_keys)
     session = wait = None
     try:
-        conn = client.hijack("POST", f"/containers/{container_id}/attach",
-                             runflow.attach_query(stdin, True, True, keys))
-        session = runflow.Session(cli, conn, tty, stdin, True, True, keys)
+        session = runflow.attach(cli, f"/containers/{container_id}", tty, stdin, True, True, opts.detach_keys)
         session.make_raw()
         wait = runflow.PendingWait(client, container_id, "removed" if auto_remove else "next-exit")
         try:
@@ -88,15 +85,6 @@ def _start_attached(cli: command.Cli, opts: Options, name: str) -> int:
             if auto_remove:
                 wait.status(cli.err)
             raise
-        if tty:
-            session.monitor_size(lambda h, w: client.post(f"/containers/{container_id}/resize", {"h": h, "w": w}))
-        if session.pump() == streams.DETACHED:
-            return 0
-        return wait.status(cli.err)
+        return session.until_exit(wait, f"/containers/{container_id}")
     finally:
-        if proxy is not None:
-            proxy.stop()
-        if session is not None:
-            session.close()
-        if wait is not None:
-            wait.close()
+        runflow.close_all(proxy, session, wait)

@@ -10,7 +10,7 @@ template over the summary rows (over the four lists with ``-v``).
 
 from __future__ import annotations
 
-from dockyard.cli import command, tables
+from dockyard.cli import command, ctr_format, tables
 from dockyard.cli.flags import FORMAT_HELP_TABLE, STRING, Flag
 from dockyard.cli.gotemplate import Formatter, GoSlice, GoStruct, Template, TemplateError
 from dockyard.cli.imagefmt import RAW_DIGEST, ImageRow, is_dangling, split_reference
@@ -117,27 +117,14 @@ def _cache_size(cache: list[dict[str, Any]]) -> int:
     return sum(int(c.get("Size") or 0) for c in cache if not c.get("Shared"))
 
 
-class ContainerRow(RowContext):
-    """docker's ContainerContext, as ``system df -v`` shows containers (no virtual size)."""
+class ContainerRow(ctr_format.ContainerRow):
+    """docker's ContainerContext, as ``system df -v`` shows containers: the image name as the
+    daemon sent it (tag and digest), no virtual size, the platform field without a typed nil."""
 
-    GO_TYPE = "*formatter.ContainerContext"
     HEADER = {"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
               "RunningFor": "CREATED", "Ports": "PORTS", "State": "STATE", "Status": "STATUS", "Size": "SIZE",
               "Names": "NAMES", "Labels": "LABELS", "Mounts": "MOUNTS", "LocalVolumes": "LOCAL VOLUMES",
               "Networks": "NETWORKS", "Platform": "PLATFORM"}
-
-    def __init__(self, ctr: dict[str, Any], trunc: bool) -> None:
-        self.c, self.trunc = ctr, trunc
-
-    def ID(self) -> str:
-        ident = str(self.c.get("Id") or "")
-        return tables.truncate_id(ident) if self.trunc else ident
-
-    def Names(self) -> str:
-        names = [n[1:] if n.startswith("/") else n for n in self.c.get("Names") or []]
-        if self.trunc:
-            names = next(([n] for n in names if "/" not in n), names)
-        return ",".join(names)
 
     def Image(self) -> str:
         image = str(self.c.get("Image") or "")
@@ -151,39 +138,8 @@ class ContainerRow(RowContext):
                 return parts[0] + (f":{parts[1]}" if parts[1] else "")
         return image
 
-    def Command(self) -> str:
-        return tables.command(str(self.c.get("Command") or ""), self.trunc)
-
-    def CreatedAt(self) -> str:
-        return tables.go_time(int(self.c.get("Created") or 0))
-
-    def RunningFor(self) -> str:
-        return tables.time_ago(int(self.c.get("Created") or 0))
-
-    def Ports(self) -> str:
-        return tables.ports(self.c.get("Ports") or [])
-
-    def State(self) -> str:
-        return str(self.c.get("State") or "")
-
-    def Status(self) -> str:
-        return str(self.c.get("Status") or "")
-
     def Size(self) -> str:
         return tables.human_size(int(self.c.get("SizeRw") or 0), 3)
-
-    def Labels(self) -> str:
-        return ",".join(f"{k}={v}" for k, v in sorted((self.c.get("Labels") or {}).items()))
-
-    def Mounts(self) -> str:
-        names = [str(m.get("Name") or m.get("Source") or "") for m in self.c.get("Mounts") or []]
-        return ",".join(tables.ellipsis(n, 15) if self.trunc else n for n in names)
-
-    def LocalVolumes(self) -> str:
-        return str(sum(1 for m in self.c.get("Mounts") or [] if m.get("Driver") == "local"))
-
-    def Networks(self) -> str:
-        return ",".join(sorted((self.c.get("NetworkSettings") or {}).get("Networks") or {}))
 
     def Platform(self) -> Any:
         return self.c.get("ImageManifestDescriptor", {}).get("platform") if self.c.get("ImageManifestDescriptor") \

@@ -67,11 +67,5 @@ def run(cli: command.Cli, opts: Options, args: list[str]) -> int:
     if opts.volumes:
         pruners.append(prune.volumes)
     pruners += [prune.images, prune.build_cache]
-    space = 0
-    for pruner in pruners:
-        reclaimed, output = pruner(cli, opts.all, filters)
-        space += reclaimed
-        if output:
-            cli.out.write(output + "\n")
-    cli.out.write(prune.total(space))
+    prune.run(cli, pruners, opts.all, filters)
     return 0

@@ -75,9 +75,9 @@ def goarch() -> str:
     return _GOARCH.get(machine, machine)
 
 
-def client_version(api_version: str) -> GoStruct:
-    """docker's clientVersion for this client."""
-    fields = {
+def client_fields(api_version: str) -> dict[str, Any]:
+    """What docker's clientVersion and clientInfo say of this client, in their field order."""
+    return {
         "Platform": GoNil("*system.platformInfo"),
         "Version": dockyard.__version__,
         "APIVersion": api_version,
@@ -89,7 +89,11 @@ def client_version(api_version: str) -> GoStruct:
         "BuildTime": "unknown",
         "Context": "default",
     }
-    return GoStruct("system.clientVersion", fields, {"APIVersion": "ApiVersion"},
+
+
+def client_version(api_version: str) -> GoStruct:
+    """docker's clientVersion for this client."""
+    return GoStruct("system.clientVersion", client_fields(api_version), {"APIVersion": "ApiVersion"},
                     ("Platform", "Version", "APIVersion", "DefaultAPIVersion", "GitCommit", "GoVersion", "BuildTime"))
 
 
