@@ -20,6 +20,26 @@
 * :mod:`dockyard.engine.runtimes` — the OCI runtimes by name;
 * :mod:`dockyard.engine.system_service`, :mod:`dockyard.engine.hostinfo`,
   :mod:`dockyard.engine.image_summaries` — ``/version``, ``/info``, ``/system/df``;
+* the image service: :mod:`dockyard.engine.images_service` (Docker's model over
+  containerd's records: list, inspect, history, tag, remove, prune; ``ctx.images``) with
+  :mod:`.image_catalog` (records -> images by ID, lookup), :mod:`.image_refs` (names,
+  dangling records, reference patterns), :mod:`.image_inspect` (the documents),
+  :mod:`.image_delete` (removal and prune rules, conflicts), :mod:`.image_transfer`
+  (pull and push through the transfer service, :mod:`.image_progress` messages),
+  :mod:`.image_archive` (save, load, import through the archive service) and
+  :mod:`.image_changes` (``--change``);
+* the container service: :mod:`dockyard.engine.containers` (records, lookup by ID, name or
+  prefix, create, rename, remove; ``ctx.containers``) with :mod:`.container_lifecycle`
+  (start, stop, kill, restart, pause, wait, exits, restart policies; it owns containerd's
+  task topics), :mod:`.container_restore` (live restore when the engine starts),
+  :mod:`.container_store` (one SQLite file), :mod:`.container_model` (the record, its
+  state and times), :mod:`.container_names`, :mod:`.container_config` (Config merged with
+  the image's, HostConfig checked), :mod:`.container_images` (the image of a create),
+  :mod:`.container_rootfs` (snapshot, lease, passwd), :mod:`.container_files` (hosts,
+  hostname, resolv.conf), :mod:`.container_io` (fifos, output copy, stdin),
+  :mod:`.logs_jsonfile` (json-file logs with rotation), :mod:`.container_views` (inspect,
+  ps, filters), :mod:`.container_stats` (stats, top), :mod:`.container_update`,
+  :mod:`.container_fs` (diff, export);
 * :mod:`dockyard.engine.api` — the HTTP API (aiohttp): app, middlewares, route registry.
 
 The translation of a Docker container configuration (the ``Config`` and ``HostConfig``

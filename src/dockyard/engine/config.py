@@ -7,7 +7,8 @@ The file's keys are dockerd's names for what dockyardd supports::
      "runtimes": {"myrunc": {"path": "/usr/local/bin/myrunc", "runtimeArgs": ["--debug"]}},
      "default-runtime": "dockyard-runc", "log-level": "info", "debug": false,
      "tlsverify": true, "tlscacert": "...", "tlscert": "...", "tlskey": "...",
-     "labels": ["a=b"], "group": "dockyard"}
+     "labels": ["a=b"], "group": "dockyard",
+     "log-driver": "json-file", "log-opts": {"max-size": "10m", "max-file": "3"}}
 
 As with dockerd, a key the daemon does not know is an error naming it, and so is a setting
 given both as a flag and in the file. :func:`build` returns a checked, frozen
@@ -56,6 +57,8 @@ class EngineConfig:
     tls_key: str = ""
     labels: tuple[str, ...] = ()
     group: str = DEFAULT_GROUP
+    log_driver: str = "json-file"  # containers' default logging driver
+    log_opts: Mapping[str, str] = field(default_factory=dict)  # its default options
 
     @property
     def containerd_root(self) -> str:
@@ -78,6 +81,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "default-runtime": ("default_runtime", "str"), "log-level": ("log_level", "str"), "debug": ("debug", "bool"),
     "tlsverify": ("tls_verify", "bool"), "tlscacert": ("tls_ca", "str"), "tlscert": ("tls_cert", "str"),
     "tlskey": ("tls_key", "str"), "labels": ("labels", "list"), "group": ("group", "str"),
+    "log-driver": ("log_driver", "str"), "log-opts": ("log_opts", "strmap"),
 }
 _FILE_NAME = {name: key for key, (name, _) in _KEYS.items()}
 
@@ -98,6 +102,10 @@ def _typed(path: str, key: str, kind: str, value: Any) -> Any:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise bad("a list of strings")
         return list(value)
+    if kind == "strmap":
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise bad("an object of strings")
+        return dict(value)
     if not isinstance(value, dict):
         raise bad("an object of runtimes")
     out: dict[str, RuntimeEntry] = {}

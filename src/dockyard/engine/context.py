@@ -9,13 +9,35 @@ service, the image service...) become fields here, built once in
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dockyard.engine.config import EngineConfig
 from dockyard.engine.ctrd_events import ContainerdEvents
 from dockyard.engine.events import EventHub
 from dockyard.engine.runtimes import Runtimes
 from dockyard.engine.supervisor import Supervisor
+
+if TYPE_CHECKING:
+    from dockyard.engine.containers import ContainerService
+    from dockyard.engine.images_service import ImageService
+
+
+@dataclass(frozen=True)
+class ImageUse:
+    """A container using an image (what image removal and prune must respect)."""
+
+    container_id: str
+    running: bool = False
+
+
+ImageUsers = Callable[[], Awaitable[Mapping[str, Sequence[ImageUse]]]]
+
+
+async def no_image_users() -> Mapping[str, Sequence[ImageUse]]:
+    """No container uses any image (until the container service says otherwise)."""
+    return {}
 
 
 @dataclass
@@ -27,3 +49,7 @@ class EngineContext:
     runtimes: Runtimes
     engine_id: str  # a UUID kept in <data-root>/engine-id (ID of /info)
     started: float = field(default_factory=time.time)
+    # image ID ("sha256:...") -> the containers using it; the container service sets it
+    image_users: ImageUsers = no_image_users
+    images: ImageService | None = None  # built by the engine (dockyard.engine.images_service)
+    containers: ContainerService | None = None  # built by the engine (dockyard.engine.containers)

@@ -19,10 +19,13 @@ from aiohttp import web
 from dockyard.containerd.server.sockets import answers
 from dockyard.engine.api.app import make_app
 from dockyard.engine.config import EngineConfig
+from dockyard.engine.container_restore import restore
 from dockyard.engine.containerd_process import ManagedContainerd
+from dockyard.engine.containers import ContainerService
 from dockyard.engine.context import EngineContext
 from dockyard.engine.ctrd_events import ContainerdEvents
 from dockyard.engine.events import EventHub
+from dockyard.engine.images_service import ImageService
 from dockyard.engine.listeners import Listeners
 from dockyard.engine.runtimes import Runtimes, discover
 from dockyard.engine.supervisor import Supervisor
@@ -61,6 +64,7 @@ class Engine:
         self.hub = EventHub()
         self.runner: web.AppRunner | None = None
         self.ctx: EngineContext | None = None
+        self.containers: ContainerService | None = None
         self._watch: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -91,6 +95,13 @@ class Engine:
         self.bridge.start()
         assert self.listeners is not None
         self.ctx = EngineContext(config, self.supervisor, self.hub, self.bridge, runtimes, engine_id)
+        self.ctx.images = ImageService(self.ctx)
+        self.containers = self.ctx.containers = ContainerService(self.ctx)
+        self.ctx.image_users = self.containers.image_users
+        self.containers.lifecycle.take_events()
+        await asyncio.wait_for(self.bridge.subscribed.wait(), CONNECT_TIMEOUT)
+        await restore(self.containers)
+        self.containers.lifecycle.follow_resubscriptions()
         self.runner = web.AppRunner(make_app(self.ctx), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
         await self.runner.setup()
         self.listeners.bind()
@@ -103,9 +114,15 @@ class Engine:
 
     async def stop(self) -> None:
         self.hub.close()  # /events streams end, so the runner's shutdown does not wait on them
+        if self.containers is not None:
+            self.containers.lifecycle.close()  # attach and logs -f streams end; containers keep running
+            self.containers.end_streams()
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None
+        if self.containers is not None:
+            self.containers.close()
+            self.containers = None
         if self._watch is not None:
             self._watch.cancel()
             self._watch = None

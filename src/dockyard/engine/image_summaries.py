@@ -110,6 +110,8 @@ async def resolve(sv: Supervisor, image: Any) -> tuple[ImageRecord, str]:
 
 def _add_name(record: ImageRecord, name: str, target_digest: str) -> None:
     record.names.append(name)
+    if name.startswith("dockyard-dangling@"):  # see dockyard.engine.image_refs: no name to show
+        return
     try:
         ref = parse_reference(name, default_tag=False)
     except DockyardError:

@@ -147,9 +147,11 @@ class SystemService:
             records = await load_images(self.ctx.supervisor)
             shared = shared_sizes(records)
             out["LayersSize"] = layers_size(records)
-            out["Images"] = [summary(r, shared[r.id], containers=0) for r in records]
+            users = await self.ctx.image_users()
+            out["Images"] = [summary(r, shared[r.id], containers=len(users.get(r.id, ()))) for r in records]
         if "container" in wanted:
-            out["Containers"] = []
+            service = self.ctx.containers
+            out["Containers"] = await service.disk_usage() if service is not None else []
         if "volume" in wanted:
             out["Volumes"] = []
         if "build-cache" in wanted:

@@ -7,6 +7,7 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -18,7 +19,7 @@ from tests.unit.engine.engine_fakes import FakeSupervisor, digest, make_context
 from dockyard import errors
 from dockyard.containerd.archive.layers import chain_ids
 from dockyard.engine.api import app as app_mod
-from dockyard.engine.api import containers_placeholder, system
+from dockyard.engine.api import system
 from dockyard.engine.api.httputil import api_version, json_body, json_response, query_bool
 from dockyard.engine.api.routing import RouteDef, check_unique
 from dockyard.engine.context import EngineContext
@@ -130,24 +131,35 @@ def test_handlers_see_the_negotiated_version_and_parse_input() -> None:
 
 def test_a_route_defined_twice_is_a_startup_error() -> None:
     ctx = make_context()
-    with pytest.raises(errors.InvalidArgument, match="route GET /containers/json is defined twice"):
-        app_mod.make_app(ctx, (system, containers_placeholder, containers_placeholder))
+    with pytest.raises(errors.InvalidArgument, match="route GET /_ping is defined twice"):
+        app_mod.make_app(ctx, (system, system))
     with pytest.raises(errors.InvalidArgument, match="unversioned"):
-        RouteDef("GET", "/v{version}/x", containers_placeholder.list_containers)
+        RouteDef("GET", "/v{version}/x", system.ping)
     with pytest.raises(errors.InvalidArgument, match="method 'PATCH'"):
-        RouteDef("PATCH", "/x", containers_placeholder.list_containers)
-    assert len(check_unique([RouteDef("GET", "/a", containers_placeholder.list_containers),
-                             RouteDef("HEAD", "/a", containers_placeholder.list_containers)])) == 2
+        RouteDef("PATCH", "/x", system.ping)
+    assert len(check_unique([RouteDef("GET", "/a", system.ping), RouteDef("HEAD", "/a", system.ping)])) == 2
 
 
-def test_containers_json_is_empty_for_now() -> None:
+def test_containers_json_without_containers(tmp_path: Path) -> None:
+    from dockyard.engine.containers import ContainerService
+
+    ctx = make_context(data_root=str(tmp_path / "data"), exec_root=str(tmp_path / "exec"))
+    ctx.containers = ContainerService(ctx)
+
     async def scenario(client: Any, ctx: EngineContext) -> None:
         resp = await client.get("/v1.47/containers/json?all=1")
         assert resp.status == 200 and await resp.json() == []
+        assert resp.headers["Content-Type"] == "application/json"  # exactly: the docker CLI wants no charset
         resp = await client.get('/containers/json?filters={"colour":["red"]}')
         assert resp.status == 400 and await resp.json() == {"message": "invalid filter 'colour'"}
+        resp = await client.get("/containers/nosuch/json")
+        assert resp.status == 404 and await resp.json() == {"message": "No such container: nosuch"}
+        assert resp.headers["Content-Type"] == "application/json"
 
-    run(scenario)
+    try:
+        run(scenario, ctx)
+    finally:
+        ctx.containers.close()
 
 
 def test_version_document() -> None:

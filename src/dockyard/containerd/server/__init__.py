@@ -6,7 +6,9 @@
   turns :mod:`dockyard.errors` into gRPC status codes (:mod:`.errors`);
 - one module per service: :mod:`.version`, :mod:`.namespaces`, :mod:`.introspection`,
   :mod:`.content`, :mod:`.images`, :mod:`.snapshots`, :mod:`.leases`, :mod:`.diff`,
-  :mod:`.events`, :mod:`.containers`, :mod:`.tasks`;
+  :mod:`.events`, :mod:`.containers`, :mod:`.tasks`; and dockyard's own: :mod:`.transfer`
+  (pull and push with progress) and :mod:`.archive` (save, load and import next to the
+  content store, for the engine);
 - :mod:`.convert` (protobuf <-> library values), :mod:`.gcsched` (garbage collection after
   deletions), :mod:`.exchange` (event fan-out).
 

@@ -32,6 +32,7 @@ from dockyard.containerd.api.services.tasks.v1 import tasks_pb2_grpc
 from dockyard.containerd.api.services.version.v1 import version_pb2_grpc
 from dockyard.containerd.content import ContentStore
 from dockyard.containerd.metadata import DB
+from dockyard.containerd.server.archive import register as register_archive
 from dockyard.containerd.server.backend import Backend
 from dockyard.containerd.server.call import ErrorInterceptor
 from dockyard.containerd.server.config import Config
@@ -106,6 +107,7 @@ class Daemon:
         containers_pb2_grpc.add_ContainersServicer_to_server(ContainersService(b, supervisor.has_task), server)
         tasks_pb2_grpc.add_TasksServicer_to_server(TasksService(b, supervisor), server)
         register_transfer(server, b)
+        register_archive(server, b)
         address = self.config.address
         old_umask = os.umask(0o177)  # the socket is born 0600
         try:

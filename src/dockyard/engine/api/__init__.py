@@ -10,5 +10,9 @@
 - :mod:`.httputil` — what handlers share: the request's API version, JSON in and out,
   query parameters, noticing a client that left a stream;
 - route modules: :mod:`.system` (``/_ping``, ``/version``, ``/info``, ``/system/df``),
-  :mod:`.events` (``/events``), :mod:`.containers_placeholder` (``/containers/json``).
+  :mod:`.events` (``/events``), :mod:`.images` (list, inspect, history, tag, remove, prune,
+  search) and :mod:`.images_transfer` (pull, import, push, save, load); :mod:`.containers`
+  (create, list, inspect, start, stop, restart, kill, wait, rm, pause, rename, resize, update,
+  prune), :mod:`.containers_logs`, :mod:`.containers_attach` (over :mod:`.hijack`),
+  :mod:`.containers_stats` (stats, top) and :mod:`.containers_fs` (changes, export).
 """

@@ -38,7 +38,8 @@ def dumps(value: Any) -> str:
 
 def json_response(value: Any, status: int = 200) -> web.Response:
     """``value`` as JSON with a trailing newline, as dockerd's ``WriteJSON`` sends it."""
-    return web.Response(text=dumps(value) + "\n", status=status, content_type="application/json")
+    return web.Response(body=(dumps(value) + "\n").encode(), status=status,
+                        headers={"Content-Type": "application/json"})
 
 
 async def json_body(request: web.Request, *, allow_empty: bool = False) -> Any:

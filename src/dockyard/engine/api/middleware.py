@@ -31,7 +31,9 @@ PAGE_NOT_FOUND = "page not found"
 
 
 def error_response(status: int, message: str) -> web.Response:
-    return web.Response(text=dumps({"message": message}) + "\n", status=status, content_type="application/json")
+    # exactly "application/json" (no charset): the docker CLI reads the message only then
+    return web.Response(body=(dumps({"message": message}) + "\n").encode(), status=status,
+                        headers={"Content-Type": "application/json"})
 
 
 @web.middleware
