@@ -121,6 +121,19 @@ def restart_policy(hc: Mapping[str, Any]) -> RestartPolicy:
     return RestartPolicy(name, retries)
 
 
+def restarts(hc: Mapping[str, Any], exit_code: int, restart_count: int, manually_stopped: bool) -> bool:
+    """Whether the container's restart policy restarts it after an exit with ``exit_code``
+    (on exit, and again when the engine starts)."""
+    policy = restart_policy(hc)
+    if policy.name == "always":
+        return True
+    if policy.name == "unless-stopped":
+        return not manually_stopped
+    if policy.name == "on-failure":
+        return exit_code != 0 and (policy.max_retries == 0 or restart_count < policy.max_retries)
+    return False
+
+
 def log_config(hc: Mapping[str, Any], daemon_driver: str, daemon_opts: Mapping[str, str]) -> dict[str, Any]:
     value = hc.get("LogConfig") or {}
     if not isinstance(value, dict):

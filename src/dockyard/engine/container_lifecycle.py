@@ -218,14 +218,7 @@ class Lifecycle:
         c = live.container
         if live.stop_requested or live.removed:
             return False
-        policy = cc.restart_policy(c.host_config)
-        if policy.name == "always":
-            return True
-        if policy.name == "unless-stopped":
-            return not c.manually_stopped
-        if policy.name == "on-failure":
-            return status != 0 and (policy.max_retries == 0 or c.restart_count < policy.max_retries)
-        return False
+        return cc.restarts(c.host_config, status, c.restart_count, c.manually_stopped)
 
     def _schedule_restart(self, live: Live, ran: float) -> None:
         if ran >= RESET_AFTER or live.restart_delay == 0:

@@ -45,14 +45,7 @@ def _restart_on_boot(live: Live) -> bool:
     c = live.container
     if not c.has_started or c.state.running:
         return False
-    policy = cc.restart_policy(c.host_config)
-    if policy.name == "always":
-        return True
-    if policy.name == "unless-stopped":
-        return not c.manually_stopped
-    if policy.name == "on-failure":
-        return c.state.exit_code != 0 and (policy.max_retries == 0 or c.restart_count < policy.max_retries)
-    return False
+    return cc.restarts(c.host_config, c.state.exit_code, c.restart_count, c.manually_stopped)
 
 
 async def restore(service: ContainerService) -> None:
