@@ -112,6 +112,9 @@ class Lifecycle:
 
     def on_task_exit(self, topic: str, message: Any) -> Any:
         live = self.service.live.get(message.container_id)
+        if (live is not None and message.id and message.id != message.container_id
+                and self.service.execs.on_exit(live, message.id, int(message.exit_status))):
+            return None
         if live is None or (message.id and message.id != message.container_id):
             return self._defaults[topic](topic, message)
         exited = message.exited_at.seconds * 1_000_000_000 + message.exited_at.nanos
@@ -192,6 +195,7 @@ class Lifecycle:
                 return
             c = live.container
             live.io.finish()
+            self.service.execs.container_exited(c.id)
             await self._delete(c.id)
             live.task_pid = 0
             started = parse_time(c.state.started_at)

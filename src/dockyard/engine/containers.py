@@ -81,6 +81,7 @@ def no_such_container(ref: str) -> NotFound:
 
 class ContainerService:
     def __init__(self, ctx: EngineContext, host: Host | None = None) -> None:
+        from dockyard.engine.container_exec import ExecService
         from dockyard.engine.container_lifecycle import Lifecycle
 
         self.ctx = ctx
@@ -97,6 +98,7 @@ class ContainerService:
         self.live: dict[str, Live] = {}
         self._reserved: set[str] = set()
         self.lifecycle = Lifecycle(self)
+        self.execs = ExecService(self)
 
     # -- records ---------------------------------------------------------------------------
     def load(self) -> None:
@@ -320,6 +322,7 @@ class ContainerService:
             self.store.delete(container.id)
             live.removed = True
             self.live.pop(container.id, None)
+            self.execs.forget_container(container.id)
         self.publish(container, "destroy")
         self.lifecycle.resolve_waiters(live, removed=True)
 

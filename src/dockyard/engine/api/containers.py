@@ -88,7 +88,7 @@ def routes(ctx: EngineContext) -> list[RouteDef]:
         service = svc()
         live = service.get(request.match_info["id"])
         size = await service.sizes(live.container) if query_bool(request, "size") else None
-        return json_response(inspect(live.container, size=size))
+        return json_response(inspect(live.container, service.execs.running_ids(live.id), size=size))
 
     async def start(request: web.Request) -> web.StreamResponse:
         service = svc()

@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING
 
 from dockyard.engine.api import (
     containers,
+    containers_archive,
     containers_attach,
     containers_fs,
     containers_logs,
     containers_stats,
     events,
+    exec,
     images,
     images_transfer,
     system,
@@ -26,7 +28,8 @@ if TYPE_CHECKING:
     from dockyard.engine.context import EngineContext
 
 ROUTE_MODULES: tuple[RouteModule, ...] = (system, events, images, images_transfer, containers, containers_logs,
-                                          containers_attach, containers_stats, containers_fs)
+                                          containers_attach, containers_stats, containers_fs, containers_archive,
+                                          exec)
 
 
 def collect(ctx: EngineContext, modules: Sequence[RouteModule] = ROUTE_MODULES) -> list[RouteDef]:
