@@ -42,6 +42,19 @@ def session_token() -> str:
     return "dyt" + secrets.token_hex(3)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def engine_parent_cgroups() -> Iterator[None]:
+    """The engine's parent cgroups (``*/dockyard``) that engines of this session made are
+    removed at its end (each container's own cgroup is checked by the tests)."""
+    from tests.support.engine import parent_cgroups, remove_new_parent_cgroups
+
+    before = parent_cgroups()
+    yield
+    problems = remove_new_parent_cgroups(before)
+    if problems:
+        warnings.warn("; ".join(problems), stacklevel=1)
+
+
 @pytest.fixture(scope="session")
 def work_dir(session_token: str) -> Iterator[Path]:
     """The session's private temporary directory (bundles, rootfs, runtime roots)."""

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import http.client
 import os
 import shutil
@@ -208,14 +209,35 @@ def stop_engine(engine: RunningEngine) -> list[str]:
     return problems
 
 
+CGROUP_PARENT = "dockyard"  # the engine's default cgroup parent (engine.defaults)
+
+
+def parent_cgroups() -> set[Path]:
+    """The engine's parent cgroup directories that exist now, in every hierarchy."""
+    return {Path(p) for p in glob.glob(f"/sys/fs/cgroup/*/{CGROUP_PARENT}")}
+
+
+def remove_new_parent_cgroups(before: set[Path]) -> list[str]:
+    """Remove the parent cgroups made since ``before`` (they must be empty by now)."""
+    problems: list[str] = []
+    for path in sorted(parent_cgroups() - before):
+        try:
+            path.rmdir()
+        except OSError as exc:
+            problems.append(f"cgroup left: {path}: {exc.strerror}")
+    return problems
+
+
 @contextlib.contextmanager
 def dockyardd(base: Path, *extra: str) -> Iterator[RunningEngine]:
     """A started engine; stopped at the end, where nothing may be left (AssertionError)."""
+    cgroups_before = parent_cgroups()
     engine = RunningEngine.start(base, *extra)
     try:
         yield engine
     finally:
         problems = stop_engine(engine)
+        problems += remove_new_parent_cgroups(cgroups_before)
         if not hostcheck.mounts_under(base):
             shutil.rmtree(base, ignore_errors=True)
         assert not problems, "\n".join(problems)

@@ -143,8 +143,7 @@ def _routes(fake: FakeEngine, store: Containers, puts: list[Any]) -> None:
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[tuple[FakeEngine, Containers, list[Any]]]:
-    path = tempfile.mkdtemp(prefix="dyor")
-    with FakeEngine(f"{path}/e.sock") as fake:
+    with tempfile.TemporaryDirectory(prefix="dyor") as path, FakeEngine(f"{path}/e.sock") as fake:
         store = install(fake)
         web = store.add("web")
         web["NetworkSettings"]["Ports"] = {

@@ -23,8 +23,7 @@ NOW = 1_750_000_000.0
 
 @pytest.fixture
 def world() -> Iterator[tuple[FakeEngine, Containers]]:
-    path = tempfile.mkdtemp(prefix="dyout")
-    with FakeEngine(f"{path}/e.sock") as fake:
+    with tempfile.TemporaryDirectory(prefix="dyout") as path, FakeEngine(f"{path}/e.sock") as fake:
         yield fake, install(fake)
 
 

@@ -84,8 +84,7 @@ ERRORS = [
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FakeEngine, Containers]]:
     import tempfile
 
-    path = tempfile.mkdtemp(prefix="dycr")
-    with FakeEngine(f"{path}/e.sock") as fake:
+    with tempfile.TemporaryDirectory(prefix="dycr") as path, FakeEngine(f"{path}/e.sock") as fake:
         store = install(fake)
         yield fake, store
 

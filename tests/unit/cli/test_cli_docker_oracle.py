@@ -80,8 +80,7 @@ TEMPLATES = [
 
 @pytest.fixture(scope="module")
 def daemon() -> Iterator[FakeEngine]:
-    path = tempfile.mkdtemp(prefix="dyoracle")
-    with FakeEngine(f"{path}/engine.sock") as engine:
+    with tempfile.TemporaryDirectory(prefix="dyoracle") as path, FakeEngine(f"{path}/engine.sock") as engine:
         engine.json("GET", "/version", VERSION)
         yield engine
     shutil.rmtree(path, ignore_errors=True)

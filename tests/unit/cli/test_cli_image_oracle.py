@@ -26,8 +26,7 @@ pytestmark = needs_docker
 
 @pytest.fixture(scope="module")
 def daemon() -> Iterator[FakeEngine]:
-    path = tempfile.mkdtemp(prefix="dyimg")
-    with FakeEngine(f"{path}/engine.sock") as engine:
+    with tempfile.TemporaryDirectory(prefix="dyimg") as path, FakeEngine(f"{path}/engine.sock") as engine:
         engine.json("GET", "/version", VERSION)
         image_engine.install(engine)
         yield engine

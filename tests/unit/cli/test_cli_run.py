@@ -28,8 +28,7 @@ PULL = [{"status": "Pulling from library/busybox", "id": "latest"},
 
 @pytest.fixture
 def world() -> Iterator[tuple[FakeEngine, Containers]]:
-    path = tempfile.mkdtemp(prefix="dyrun")
-    with FakeEngine(f"{path}/e.sock") as fake:
+    with tempfile.TemporaryDirectory(prefix="dyrun") as path, FakeEngine(f"{path}/e.sock") as fake:
         store = install(fake)
         store.next_output = [(1, b"hello\n"), (2, b"oops\n"), (1, b"x")]
         store.next_exit_code = 3

@@ -30,8 +30,7 @@ CANONICAL = termios.ICANON | termios.ECHO
 
 @pytest.fixture
 def world() -> Iterator[tuple[FakeEngine, Containers]]:
-    path = tempfile.mkdtemp(prefix="dytty")
-    with FakeEngine(f"{path}/e.sock") as fake:
+    with tempfile.TemporaryDirectory(prefix="dytty") as path, FakeEngine(f"{path}/e.sock") as fake:
         store = install(fake)
         store.next_output = [(1, b"prompt# ")]
         store.next_exit_code = 5
