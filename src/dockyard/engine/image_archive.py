@@ -21,7 +21,6 @@ from typing import Any
 import grpc
 
 from dockyard.containerd.api.dockyard.archive.v1 import archive_pb2 as apb
-from dockyard.containerd.api.dockyard.archive.v1 import archive_pb2_grpc
 from dockyard.containerd.api.services.leases.v1 import leases_pb2
 from dockyard.containerd.server.call import LEASE_HEADER
 from dockyard.engine import image_progress as msg
@@ -77,13 +76,10 @@ class Archives:
         self.images = images
         self.supervisor = images.supervisor
         self.hub = images.ctx.events
-        self._stub: Any = None
 
     @property
     def stub(self) -> Any:
-        if self._stub is None:  # made on first use: the channel is the supervisor's
-            self._stub = archive_pb2_grpc.ArchiveStub(self.supervisor.channel)  # type: ignore[no-untyped-call]
-        return self._stub
+        return self.supervisor.archive
 
     # -- leases --------------------------------------------------------------------------------
 

@@ -19,28 +19,29 @@ from dockyard.errors import InvalidArgument
 ALLOWED = ("CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "ONBUILD", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR")
 
 
+def _json_list(text: str) -> list[str] | None:
+    """``text`` as a JSON array of strings (the exec form), else None."""
+    if not text.startswith("["):
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    return None
+
+
 def _json_or_shell(args: str) -> list[str]:
     text = args.strip()
-    if text.startswith("["):
-        try:
-            value = json.loads(text)
-        except ValueError:
-            value = None
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return value
-    return ["/bin/sh", "-c", text]
+    found = _json_list(text)
+    return found if found is not None else ["/bin/sh", "-c", text]
 
 
 def _json_or_words(args: str) -> list[str]:
     text = args.strip()
-    if text.startswith("["):
-        try:
-            value = json.loads(text)
-        except ValueError:
-            value = None
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return value
-    return text.split()
+    found = _json_list(text)
+    return found if found is not None else text.split()
 
 
 def _pairs(instruction: str, args: str) -> list[tuple[str, str]]:

@@ -27,7 +27,6 @@ from typing import Any
 import grpc
 
 from dockyard.containerd.api.dockyard.transfer.v1 import transfer_pb2 as tpb
-from dockyard.containerd.api.dockyard.transfer.v1 import transfer_pb2_grpc
 from dockyard.containerd.registry.credentials import Credentials
 from dockyard.containerd.server.errors import from_code
 from dockyard.engine import image_progress as msg
@@ -141,13 +140,10 @@ class Transfers:
         self.images = images
         self.supervisor = images.supervisor
         self.hub = images.ctx.events
-        self._stub: Any = None
 
     @property
     def stub(self) -> Any:
-        if self._stub is None:  # made on first use: the channel is the supervisor's
-            self._stub = transfer_pb2_grpc.TransferStub(self.supervisor.channel)  # type: ignore[no-untyped-call]
-        return self._stub
+        return self.supervisor.transfer
 
     async def pull(self, ref: Reference, *, platform: str = "", credentials: Credentials | None = None) -> Messages:
         name = str(ref)

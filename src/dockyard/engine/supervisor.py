@@ -24,6 +24,8 @@ from typing import Any
 import grpc
 from google.protobuf import empty_pb2
 
+from dockyard.containerd.api.dockyard.archive.v1 import archive_pb2_grpc
+from dockyard.containerd.api.dockyard.transfer.v1 import transfer_pb2_grpc
 from dockyard.containerd.api.services.containers.v1 import containers_pb2, containers_pb2_grpc
 from dockyard.containerd.api.services.content.v1 import content_pb2, content_pb2_grpc
 from dockyard.containerd.api.services.events.v1 import events_pb2, events_pb2_grpc
@@ -70,6 +72,9 @@ class Supervisor:
         self.snapshots = snapshots_pb2_grpc.SnapshotsStub(ch)
         self.tasks = tasks_pb2_grpc.TasksStub(ch)
         self.version_service = version_pb2_grpc.VersionStub(ch)
+        # dockyard's own services: pull/push, save/load/import inside the daemon
+        self.transfer = transfer_pb2_grpc.TransferStub(ch)  # type: ignore[no-untyped-call]
+        self.archive = archive_pb2_grpc.ArchiveStub(ch)  # type: ignore[no-untyped-call]
 
     # -- the two ways to call --------------------------------------------------------------
     async def unary(self, method: Callable[..., Awaitable[Any]], request: Any, timeout: float | None = None) -> Any:

@@ -63,9 +63,6 @@ def to_message(topic: str, payload: dict[str, Any]) -> Message | None:
     return message
 
 
-Publish = Callable[[str, str, Message], None]  # namespace, topic, event
-
-
 @dataclass
 class _Feed:
     key: tuple[str, str]
