@@ -463,3 +463,18 @@ def test_attach_websocket_and_df(docker: RunningEngine) -> None:
     df = docker.docker("system", "df", "--format", "{{.Type}} {{.TotalCount}} {{.Active}}").stdout.splitlines()
     assert "Containers 1 1" in df
     docker.docker("rm", "-f", "wsc")
+
+
+def test_init_runs_as_pid_1_and_forwards_signals(docker: RunningEngine) -> None:
+    info = docker.docker("info", "--format", "{{.InitBinary}} {{.InitCommit.ID}}").stdout.split()
+    assert info == ["docker-init", "0.19.0"]
+    ps = docker.docker("run", "--rm", "--init", "busybox", "ps", "-o", "pid,args").stdout
+    assert "1 /sbin/docker-init -- ps -o pid,args" in ps, ps
+    # sleep as PID 1 ignores SIGTERM (stop waits for the SIGKILL); under the init it dies of it
+    docker.docker("run", "-d", "--init", "--name", "inited", "busybox", "sleep", "100")
+    started = time.monotonic()
+    docker.docker("stop", "-t", "20", "inited")
+    assert time.monotonic() - started < 10
+    assert state(docker, "inited")["ExitCode"] == 143
+    assert inspect(docker, "inited")["HostConfig"]["Init"] is True  # type: ignore[index]
+    docker.docker("rm", "inited")

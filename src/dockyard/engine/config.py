@@ -8,7 +8,8 @@ The file's keys are dockerd's names for what dockyardd supports::
      "default-runtime": "dockyard-runc", "log-level": "info", "debug": false,
      "tlsverify": true, "tlscacert": "...", "tlscert": "...", "tlskey": "...",
      "labels": ["a=b"], "group": "dockyard",
-     "log-driver": "json-file", "log-opts": {"max-size": "10m", "max-file": "3"}}
+     "log-driver": "json-file", "log-opts": {"max-size": "10m", "max-file": "3"},
+     "init-path": "/usr/bin/tini-static"}
 
 As with dockerd, a key the daemon does not know is an error naming it, and so is a setting
 given both as a flag and in the file. :func:`build` returns a checked, frozen
@@ -59,6 +60,7 @@ class EngineConfig:
     group: str = DEFAULT_GROUP
     log_driver: str = "json-file"  # containers' default logging driver
     log_opts: Mapping[str, str] = field(default_factory=dict)  # its default options
+    init_path: str = ""  # the init of ``--init`` ("" = docker-init or tini-static on PATH)
 
     @property
     def containerd_root(self) -> str:
@@ -81,7 +83,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "default-runtime": ("default_runtime", "str"), "log-level": ("log_level", "str"), "debug": ("debug", "bool"),
     "tlsverify": ("tls_verify", "bool"), "tlscacert": ("tls_ca", "str"), "tlscert": ("tls_cert", "str"),
     "tlskey": ("tls_key", "str"), "labels": ("labels", "list"), "group": ("group", "str"),
-    "log-driver": ("log_driver", "str"), "log-opts": ("log_opts", "strmap"),
+    "log-driver": ("log_driver", "str"), "log-opts": ("log_opts", "strmap"), "init-path": ("init_path", "str"),
 }
 _FILE_NAME = {name: key for key, (name, _) in _KEYS.items()}
 

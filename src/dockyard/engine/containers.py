@@ -218,7 +218,8 @@ class ContainerService:
             files = await rootfs.read_user_files(mounts, self.mount_dir)
             extra = write_network_files(directory, merged, hc)
             spec = build_spec(merged, hc, image.config, container_id=cid, host=self.host,
-                              container_files=files.get, extra_mounts=extra, warnings=warnings)
+                              container_files=files.get, extra_mounts=extra, warnings=warnings,
+                              init_binary=self.ctx.init.path)
             container = Container(
                 id=cid, name=name, created=now_time(), path=path, args=args, config=merged, host_config=hc,
                 image_id=image.id, runtime=runtime_name, platform=image.os, snapshot_key=cid,

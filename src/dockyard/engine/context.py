@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from dockyard.engine.config import EngineConfig
 from dockyard.engine.ctrd_events import ContainerdEvents
 from dockyard.engine.events import EventHub
+from dockyard.engine.init_binary import InitBinary
 from dockyard.engine.runtimes import Runtimes
 from dockyard.engine.supervisor import Supervisor
 
@@ -49,6 +50,7 @@ class EngineContext:
     runtimes: Runtimes
     engine_id: str  # a UUID kept in <data-root>/engine-id (ID of /info)
     started: float = field(default_factory=time.time)
+    init: InitBinary = field(default_factory=lambda: InitBinary(""))  # of ``--init``
     # image ID ("sha256:...") -> the containers using it; the container service sets it
     image_users: ImageUsers = no_image_users
     images: ImageService | None = None  # built by the engine (dockyard.engine.images_service)

@@ -1,7 +1,7 @@
 """``dockyardd``: the command line of the engine.
 
     dockyardd [-H unix:///run/dockyard/dockyard.sock] [--data-root DIR] [--exec-root DIR]
-              [--config-file FILE] [--containerd SOCK] [--add-runtime NAME=PATH]
+              [--config-file FILE] [--containerd SOCK] [--add-runtime NAME=PATH] [--init-path PATH]
               [--default-runtime NAME] [--log-level LEVEL] [-D] [--tlsverify --tlscacert F
               --tlscert F --tlskey F] [--label K=V] [-G GROUP]
 
@@ -44,6 +44,7 @@ def parser() -> argparse.ArgumentParser:
     add("--config-file", help=f"daemon configuration, JSON (default {DEFAULT_CONFIG_FILE} if it exists)")
     add("--containerd", help="socket of a running dockyard-containerd (default: start one)")
     add("--add-runtime", action="append", metavar="NAME=PATH", help="an extra OCI runtime (repeatable)")
+    add("--init-path", help="the init binary of --init (default docker-init or tini-static on PATH)")
     add("--default-runtime", help="the runtime containers use by default (default dockyard-runc)")
     add("-l", "--log-level", help="debug, info, warn, error, fatal (default info)")
     add("-D", "--debug", action="store_const", const=True, help="debug mode (log level debug)")
@@ -65,7 +66,7 @@ def configure(argv: Sequence[str]) -> tuple[EngineConfig | None, bool]:
         return None, True
     flags: dict[str, Any] = {k: getattr(args, k) for k in (
         "hosts", "data_root", "exec_root", "containerd", "default_runtime", "log_level", "debug", "tls_verify",
-        "tls_ca", "tls_cert", "tls_key", "labels", "group")}
+        "tls_ca", "tls_cert", "tls_key", "labels", "group", "init_path")}
     flags["runtimes"] = parse_add_runtime(args.add_runtime) if args.add_runtime else None
     path = args.config_file or (DEFAULT_CONFIG_FILE if os.path.exists(DEFAULT_CONFIG_FILE) else "")
     file_values = load_file(path) if path else {}

@@ -26,6 +26,7 @@ from dockyard.engine.context import EngineContext
 from dockyard.engine.ctrd_events import ContainerdEvents
 from dockyard.engine.events import EventHub
 from dockyard.engine.images_service import ImageService
+from dockyard.engine.init_binary import InitBinary, find_init_binary
 from dockyard.engine.listeners import Listeners
 from dockyard.engine.runtimes import Runtimes, discover
 from dockyard.engine.supervisor import Supervisor
@@ -82,6 +83,7 @@ class Engine:
         for directory in (config.data_root, config.exec_root):
             os.makedirs(directory, mode=0o711, exist_ok=True)
         engine_id = load_engine_id(config.data_root)
+        init = InitBinary(find_init_binary(config.init_path))
         if config.containerd:
             if not answers(config.containerd):
                 raise Unavailable(f"--containerd {config.containerd}: nothing answers on this socket")
@@ -94,7 +96,7 @@ class Engine:
         self.bridge = ContainerdEvents(self.supervisor, self.hub)
         self.bridge.start()
         assert self.listeners is not None
-        self.ctx = EngineContext(config, self.supervisor, self.hub, self.bridge, runtimes, engine_id)
+        self.ctx = EngineContext(config, self.supervisor, self.hub, self.bridge, runtimes, engine_id, init=init)
         self.ctx.images = ImageService(self.ctx)
         self.containers = self.ctx.containers = ContainerService(self.ctx)
         self.ctx.image_users = self.containers.image_users
