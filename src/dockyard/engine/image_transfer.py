@@ -18,6 +18,7 @@ later failures come inside the stream. Credentials come from ``X-Registry-Auth``
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -27,6 +28,7 @@ from typing import Any
 import grpc
 
 from dockyard.containerd.api.dockyard.transfer.v1 import transfer_pb2 as tpb
+from dockyard.containerd.registry.client import RegistryClient
 from dockyard.containerd.registry.credentials import Credentials
 from dockyard.containerd.server.errors import from_code
 from dockyard.engine import image_progress as msg
@@ -65,9 +67,9 @@ def _auth(credentials: Credentials | None) -> tpb.RegistryAuth | None:
                             identity_token=credentials.identity_token, registry_token=credentials.registry_token)
 
 
-def pull_reference(from_image: str, tag: str) -> Reference:
+def pull_reference(from_image: str, tag: str, *, all_tags: bool = False) -> Reference:
     """``fromImage`` and ``tag`` of ``POST /images/create`` as one reference (``tag`` may be
-    a digest; neither: ``latest``)."""
+    a digest; neither: ``latest``, or with ``all_tags`` the bare repository)."""
     try:
         ref = parse_reference(from_image, default_tag=False)
     except InvalidArgument as exc:
@@ -75,9 +77,15 @@ def pull_reference(from_image: str, tag: str) -> Reference:
     if tag:
         digest = ":" in tag  # docker sends a digest as the tag of a pull by digest
         ref = ref.repository().with_digest(tag) if digest else ref.with_tag(tag)
-    elif ref.is_name_only():
+    elif ref.is_name_only() and not all_tags:
         ref = ref.with_tag("latest")
     return ref
+
+
+def list_tags(ref: Reference, credentials: Credentials | None) -> list[str]:
+    """The tags of ``ref``'s repository on its registry (blocking: run it in a thread)."""
+    with RegistryClient(ref.registry_host, credentials=credentials) as client:
+        return sorted(client.list_tags(ref.path))
 
 
 async def transfer_stream(supervisor: Supervisor, method: Any, request: Any) -> AsyncIterator[Any]:
@@ -145,7 +153,25 @@ class Transfers:
     def stub(self) -> Any:
         return self.supervisor.transfer
 
-    async def pull(self, ref: Reference, *, platform: str = "", credentials: Credentials | None = None) -> Messages:
+    async def pull_all_tags(self, repo: Reference, *, platform: str = "",
+                            credentials: Credentials | None = None) -> Messages:
+        """``docker pull -a``: every tag of the repository, one after the other, then one
+        status line for the repository (as dockerd says it)."""
+        tags = await asyncio.to_thread(list_tags, repo, credentials)
+        if not tags:
+            raise NotFound(f"repository {repo.familiar_name()} has no tags")
+        updated: list[bool] = []
+        for tag in tags:
+            async for item in self.pull(repo.with_tag(tag), platform=platform, credentials=credentials,
+                                        updated=updated):
+                yield item
+        words = "Downloaded newer image for" if any(updated) else "Image is up to date for"
+        yield msg.status(f"Status: {words} {repo.familiar_name()}")
+
+    async def pull(self, ref: Reference, *, platform: str = "", credentials: Credentials | None = None,
+                   updated: list[bool] | None = None) -> Messages:
+        """One image; with ``updated`` (a pull of many) whether it changed is appended there
+        instead of saying it."""
         name = str(ref)
         previous, kept = await self.images.before_pull(name)
         current = ""
@@ -154,7 +180,7 @@ class Transfers:
                                       auth=_auth(credentials))
             started = False
             view = PullView()
-            updated = False
+            changed = False
             async for message in transfer_stream(self.supervisor, self.stub.Pull, request):
                 kind = message.WhichOneof("event")
                 if kind == "stage":
@@ -169,15 +195,18 @@ class Transfers:
                 elif kind == "pulled":
                     pulled = message.pulled
                     current = pulled.target.digest
-                    updated = pulled.previous_digest != current
-                    for item in view.done(up_to_date=not updated):
+                    changed = pulled.previous_digest != current
+                    for item in view.done(up_to_date=not changed):
                         yield item
                     yield msg.status(f"Digest: {current}")
             if not current:
                 raise NotFound(f"pull of {ref.familiar()}: ended without an image")
             self.hub.publish("image", "pull", ref.familiar(), {"name": ref.familiar_name()})
-            words = "Downloaded newer image for" if updated else "Image is up to date for"
-            yield msg.status(f"Status: {words} {ref.familiar()}")
+            if updated is not None:
+                updated.append(changed)
+            else:
+                words = "Downloaded newer image for" if changed else "Image is up to date for"
+                yield msg.status(f"Status: {words} {ref.familiar()}")
         finally:
             await self.images.after_pull(name, kept, previous, current)
 

@@ -126,8 +126,12 @@ def routes(ctx: EngineContext) -> list[RouteDef]:
         from_image, from_src = query.get("fromImage", ""), query.get("fromSrc", "")
         platform = query.get("platform", "")
         if from_image:
-            ref = pull_reference(from_image, query.get("tag", ""))
+            # no tag on a bare repository: every tag (``docker pull -a``), as dockerd does
+            ref = pull_reference(from_image, query.get("tag", ""), all_tags=True)
             credentials = decode_auth(request.headers.get(AUTH_HEADER, ""))
+            if ref.is_name_only():
+                return await stream_messages(request, transfers.pull_all_tags(ref, platform=platform,
+                                                                              credentials=credentials))
             return await stream_messages(request, transfers.pull(ref, platform=platform, credentials=credentials))
         if not from_src:
             raise InvalidArgument("fromImage or fromSrc is required")

@@ -1,5 +1,6 @@
-"""``docker login`` and ``dockyard login`` against dockyardd (``POST /auth``), then a push and
-a pull with the stored credentials, with a local docker-registry that wants htpasswd auth."""
+"""Registry access through dockyardd with the docker CLI and ``dockyard``: ``login``
+(``POST /auth``), then a push and a pull with the stored credentials, with a local
+docker-registry that wants htpasswd auth; ``pull -a`` (every tag of a repository)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 from tests.support.engine import DOCKER, RunningEngine
-from tests.support.registry import REGISTRY_PASSWORD, REGISTRY_USER, LocalRegistry
+from tests.support.registry import REGISTRY_PASSWORD, REGISTRY_USER, LocalRegistry, Seeded
 
 pytest_plugins = ["tests.support.engine_fixtures", "tests.integration.conftest_registry"]
 pytestmark = [
@@ -75,3 +76,19 @@ def test_auth_endpoint_refuses_bad_bodies(engine: RunningEngine) -> None:
     status, _, body = engine.request("POST", "/v1.47/auth", json.dumps({"serveraddress": "docker.io",
                                                                           "username": "u", "password": "p"}).encode())
     assert status == 400 and b"login to Docker Hub is not supported" in body
+
+
+def test_pull_all_tags(client: list[str], engine: RunningEngine, engine_busybox: str, seeded: Seeded) -> None:
+    repo = f"{seeded.registry.host}/login-all-{'docker' if client == [DOCKER] else 'dockyard'}"
+    for tag in ("a", "b"):
+        engine.docker("tag", engine_busybox, f"{repo}:{tag}")
+        engine.docker("push", "-q", f"{repo}:{tag}")
+        engine.docker("rmi", f"{repo}:{tag}")
+    pull = run(engine, client, "pull", "-a", repo)
+    assert pull.returncode == 0, pull.stdout + pull.stderr
+    lines = pull.stdout.splitlines()
+    assert lines[0] == "a: Pulling from " + repo.split("/", 1)[1], lines
+    assert "b: Pulling from " + repo.split("/", 1)[1] in lines
+    assert lines[-2:] == [f"Status: Downloaded newer image for {repo}", repo], lines  # the tags were new
+    tags = engine.docker("images", "--format", "{{.Tag}}", repo).stdout.split()
+    assert sorted(tags) == ["a", "b"]
