@@ -320,6 +320,25 @@ def test_save_load_round_trip(engine: RunningEngine, busybox: str, tmp_path: Pat
     assert failed.returncode == 1 and "manifest.json" in failed.stderr
 
 
+def test_load_reports_layer_progress_unless_quiet(engine: RunningEngine, busybox: str, tmp_path: Path) -> None:
+    archive = tmp_path / "saved.tar"
+    engine.docker("save", "-o", str(archive), busybox)
+    layers = json.loads(engine.docker("image", "inspect", "-f", "{{json .RootFS.Layers}}", busybox).stdout)
+    engine.docker("rmi", busybox)
+
+    status, _, body = engine.request("POST", "/v1.47/images/load?quiet=0", archive.read_bytes())
+    assert status == 200
+    messages = [json.loads(line) for line in body.splitlines()]
+    bars = [m for m in messages if m.get("status") == "Loading layer"]
+    assert [m["id"] for m in bars if m["progressDetail"]["current"] == m["progressDetail"]["total"]] == \
+        [layer[7:19] for layer in layers]
+    assert all(m["progress"].startswith("[") for m in bars)
+    assert messages[-1] == {"stream": f"Loaded image: {busybox}\n"}
+
+    status, _, body = engine.request("POST", "/v1.47/images/load?quiet=1", archive.read_bytes())
+    assert status == 200 and b"Loading layer" not in body  # present layers are not unpacked again either
+
+
 # -- import ------------------------------------------------------------------------------------------
 
 

@@ -25,10 +25,10 @@ from dockyard.containerd.api.services.leases.v1 import leases_pb2
 from dockyard.containerd.server.call import LEASE_HEADER
 from dockyard.engine import image_progress as msg
 from dockyard.engine.image_catalog import Catalog, DockerImage
-from dockyard.engine.image_refs import is_full_id, record_reference
+from dockyard.engine.image_refs import is_full_id, record_reference, short_id
 from dockyard.engine.images_service import ImageService, descriptor
 from dockyard.engine.supervisor import SNAPSHOTTER, rpc_error
-from dockyard.errors import DockyardError, InvalidArgument
+from dockyard.errors import DockyardError, Internal, InvalidArgument
 from dockyard.oci import mediatypes
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.reference import parse_reference
@@ -95,6 +95,17 @@ class Archives:
         except DockyardError:
             pass  # it expires on its own
 
+    async def _events(self, method: Any, requests: AsyncIterator[Any], lease_id: str) -> AsyncIterator[Any]:
+        """The messages of a bidirectional call; leaving the loop early cancels it."""
+        call = method(requests, metadata=(*self.supervisor.metadata, (LEASE_HEADER, lease_id)))
+        try:
+            async for message in call:
+                yield message
+        except grpc.RpcError as exc:
+            raise rpc_error(exc) from None
+        finally:
+            call.cancel()
+
     async def _call(self, method: Any, requests: AsyncIterator[Any], lease_id: str) -> Any:
         try:
             return await method(requests, metadata=(*self.supervisor.metadata, (LEASE_HEADER, lease_id)))
@@ -126,7 +137,9 @@ class Archives:
     # -- load ------------------------------------------------------------------------------------
 
     async def load(self, body: Body, *, quiet: bool = False) -> Messages:
-        """Load a ``docker save`` archive or an OCI layout; ``Loaded image: ...`` lines."""
+        """Load a ``docker save`` archive or an OCI layout: unless ``quiet``, a ``Loading
+        layer`` bar per new layer as it is unpacked (dockerd's progress); then ``Loaded
+        image: ...`` lines."""
         async def requests() -> AsyncIterator[apb.LoadRequest]:
             yield apb.LoadRequest(snapshotter=SNAPSHOTTER)
             async for data in body:
@@ -134,7 +147,15 @@ class Archives:
 
         lease_id = await self._lease("load")
         try:
-            reply = await self._call(self.stub.Load, requests(), lease_id)
+            reply = None
+            async for event in self._events(self.stub.Load, requests(), lease_id):
+                if event.WhichOneof("event") == "done":
+                    reply = event.done
+                elif not quiet:
+                    layer = event.layer
+                    yield msg.progress("Loading layer", short_id(layer.diff_id), layer.current, layer.total)
+            if reply is None:
+                raise Internal("load: dockyard-containerd ended the call without its result")
             named: set[str] = set()
             for item in reply.images:
                 if item.name:

@@ -14,6 +14,7 @@ instead of carrying every blob through the content service.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -87,12 +88,10 @@ class MessageReader(io.RawIOBase):
 
 
 class _QueueWriter:
-    """A write-only file whose bytes go to ``chunks`` in pieces of :data:`CHUNK` bytes;
-    a write after ``cancelled()`` turned True raises Unavailable (the reader left)."""
+    """A write-only file whose bytes go to ``put`` in pieces of :data:`CHUNK` bytes."""
 
-    def __init__(self, chunks: queue.Queue[bytes | None], cancelled: Callable[[], bool]) -> None:
-        self._chunks = chunks
-        self._cancelled = cancelled
+    def __init__(self, put: Callable[[bytes], None]) -> None:
+        self._put = put
         self._buffer = bytearray()
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
@@ -107,21 +106,88 @@ class _QueueWriter:
             self._put(bytes(self._buffer))
             self._buffer.clear()
 
-    def _put(self, data: bytes) -> None:
+
+_END = object()
+
+
+def pumped(work: Callable[[Callable[[Any], None]], None], context: grpc.ServicerContext, what: str) -> Iterator[Any]:
+    """Run ``work(put)`` in a thread and yield what it puts, in order, at most
+    :data:`QUEUE_CHUNKS` ahead of the reader; its exception is raised at the end. Once the
+    call is over (the reader left), ``put`` raises Unavailable, so the work stops."""
+    ended = threading.Event()
+    if not context.add_callback(ended.set):
+        ended.set()
+    items: queue.Queue[Any] = queue.Queue(QUEUE_CHUNKS)
+    failure: list[BaseException] = []
+
+    def put(item: Any) -> None:
         while True:
-            if self._cancelled():
-                raise Unavailable("save: the reader went away")
+            if ended.is_set():
+                raise Unavailable(f"{what}: the reader went away")
             try:
-                self._chunks.put(data, timeout=0.2)
+                items.put(item, timeout=0.2)
                 return
             except queue.Full:
                 continue
 
+    def run() -> None:
+        try:
+            work(put)
+        except BaseException as exc:
+            failure.append(exc)
+        finally:
+            with contextlib.suppress(Unavailable):
+                put(_END)
 
-def unpack_image(db: DB, namespace: str, lease: str, snapshotter: str, target: Descriptor) -> list[str]:
+    worker = threading.Thread(target=run, name=what, daemon=True)
+    worker.start()
+    try:
+        while True:
+            try:
+                item = items.get(timeout=0.2)
+            except queue.Empty:
+                if ended.is_set():
+                    return  # the call is over: the worker stops at its next put
+                continue
+            if item is _END:
+                break
+            yield item
+    except GeneratorExit:
+        ended.set()
+        raise
+    worker.join()
+    if failure:
+        raise failure[0]
+
+
+LayerProgress = Callable[[str, int, int], None]  # (diff ID, bytes read, blob size)
+PROGRESS_STEP = 256 << 10  # report a layer's reading every this many bytes
+
+
+class _CountingReader:
+    """``reader`` that reports how far it got to ``report`` (every :data:`PROGRESS_STEP`)."""
+
+    def __init__(self, reader: Any, report: Callable[[int], None]) -> None:
+        self._reader = reader
+        self._report = report
+        self.count = 0
+        self._reported = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = bytes(self._reader.read(size))
+        self.count += len(data)
+        if self.count - self._reported >= PROGRESS_STEP:
+            self._reported = self.count
+            self._report(self.count)
+        return data
+
+
+def unpack_image(db: DB, namespace: str, lease: str, snapshotter: str, target: Descriptor,
+                 progress: LayerProgress | None = None) -> list[str]:
     """Unpack the image of ``target`` (an index: this host's manifest) into ``snapshotter``
     under ``lease``, as a pull does: snapshots named by chainID, the config labelled with
-    the top one (``containerd.io/gc.ref.snapshot.<snapshotter>``). The chainIDs, bottom first."""
+    the top one (``containerd.io/gc.ref.snapshot.<snapshotter>``). The chainIDs, bottom first.
+    ``progress`` hears how far each layer that is really unpacked got (not those present)."""
     content = db.content(namespace, lease)
     source = resolve_image(cast(Store, content), target)
     snapshots = db.snapshotter(snapshotter, namespace, lease=lease)
@@ -130,9 +196,18 @@ def unpack_image(db: DB, namespace: str, lease: str, snapshotter: str, target: D
     for layer, diff_id in zip(source.manifest.layers, source.config.diff_ids, strict=True):
         name = child_chain_id(parent, diff_id)
         key = f"extract-{time.time_ns()}-{secrets.token_hex(4)} {name}"
+        reported = [-1]
+
+        def report(count: int, diff_id: str = diff_id, total: int = layer.size, reported: list[int] = reported) -> None:
+            if progress is not None and count != reported[0]:
+                reported[0] = count
+                progress(diff_id, count, total)
+
         with content.reader(layer.digest) as reader:
-            result = apply_to_snapshot(snapshots, key, parent, reader, compression="auto",
-                                       expected_diff_id=diff_id, name=name)
+            result = apply_to_snapshot(snapshots, key, parent, _CountingReader(reader, report),
+                                       compression="auto", expected_diff_id=diff_id, name=name)
+        if result.applied:
+            report(layer.size)
         parent = result.name
         chain.append(parent)
     if chain:
@@ -152,12 +227,15 @@ class ArchiveService(archive_pb2_grpc.ArchiveServicer):
         os.makedirs(path, mode=0o700, exist_ok=True)
         return path
 
-    def _unpack(self, namespace: str, lease: str, snapshotter: str, target: Descriptor) -> None:
+    def _unpack(self, namespace: str, lease: str, snapshotter: str, target: Descriptor,
+                progress: LayerProgress | None = None) -> None:
         if not snapshotter:
             return
         self.backend.db.snapshotter(snapshotter, namespace)  # NotFound for an unknown one
         try:
-            unpack_image(self.backend.db, namespace, lease, snapshotter, target)
+            unpack_image(self.backend.db, namespace, lease, snapshotter, target, progress)
+        except Unavailable:
+            raise  # the reader went away
         except DockyardError as exc:
             # an index without this host's platform, a layer the archive left out: the image
             # is loaded, it only cannot run here (as with docker)
@@ -170,49 +248,17 @@ class ArchiveService(archive_pb2_grpc.ArchiveServicer):
         if not images:
             raise InvalidArgument("images: at least one is required")
         platform = parse_platform(request.platform) if request.platform else None
-        ended = threading.Event()
-        if not context.add_callback(ended.set):
-            ended.set()
-        chunks: queue.Queue[bytes | None] = queue.Queue(QUEUE_CHUNKS)
-        failure: list[BaseException] = []
         tmpdir = self._tmpdir()
 
-        def run() -> None:
-            out = _QueueWriter(chunks, ended.is_set)
-            try:
-                docker_archive.save(images, content, out, platform=platform, tmpdir=tmpdir)  # type: ignore[arg-type]
-                out.flush()
-            except BaseException as exc:
-                failure.append(exc)
-            finally:
-                while not ended.is_set():
-                    try:
-                        chunks.put(None, timeout=0.2)
-                        break
-                    except queue.Full:
-                        continue
+        def work(put: Callable[[bytes], None]) -> None:
+            out = _QueueWriter(put)
+            docker_archive.save(images, content, out, platform=platform, tmpdir=tmpdir)  # type: ignore[arg-type]
+            out.flush()
 
-        worker = threading.Thread(target=run, name="save", daemon=True)
-        worker.start()
-        try:
-            while True:
-                try:
-                    data = chunks.get(timeout=0.2)
-                except queue.Empty:
-                    if ended.is_set():
-                        return  # the call is over: the worker stops at its next write
-                    continue
-                if data is None:
-                    break
-                yield pb.Chunk(data=data)
-        except GeneratorExit:
-            ended.set()
-            raise
-        worker.join()
-        if failure:
-            raise failure[0]
+        for data in pumped(work, context, "save"):
+            yield pb.Chunk(data=data)
 
-    def Load(self, request_iterator: Iterator[pb.LoadRequest], context: grpc.ServicerContext) -> pb.LoadResponse:
+    def Load(self, request_iterator: Iterator[pb.LoadRequest], context: grpc.ServicerContext) -> Iterator[pb.LoadEvent]:
         namespace = call.namespace(context)
         lease = call.lease(context)
         first = next(request_iterator, None)
@@ -221,14 +267,21 @@ class ArchiveService(archive_pb2_grpc.ArchiveServicer):
         reader = io.BufferedReader(MessageReader(first, request_iterator), CHUNK)
         content = self.backend.db.content(namespace, lease)
         loaded = docker_archive.load(reader, content, base_name=first.base_name)  # type: ignore[arg-type]
-        done: set[str] = set()
-        for item in loaded:
-            if item.target.digest not in done:
-                done.add(item.target.digest)
-                self._unpack(namespace, lease, first.snapshotter, item.target)
-        return pb.LoadResponse(images=[
+
+        def work(put: Callable[[Any], None]) -> None:
+            def progress(diff_id: str, current: int, total: int) -> None:
+                put(pb.LoadEvent(layer=pb.LayerProgress(diff_id=diff_id, current=current, total=total)))
+
+            done: set[str] = set()
+            for item in loaded:
+                if item.target.digest not in done:
+                    done.add(item.target.digest)
+                    self._unpack(namespace, lease, first.snapshotter, item.target, progress)
+
+        yield from pumped(work, context, "load")
+        yield pb.LoadEvent(done=pb.LoadResponse(images=[
             pb.LoadedImage(name=item.name, target=_descriptor_pb(item.target), config_digest=item.config_digest,
-                           diff_ids=item.diff_ids) for item in loaded])
+                           diff_ids=item.diff_ids) for item in loaded]))
 
     def Import(self, request_iterator: Iterator[pb.ImportRequest],
                context: grpc.ServicerContext) -> pb.ImportResponse:

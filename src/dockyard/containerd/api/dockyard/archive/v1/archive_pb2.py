@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from dockyard.containerd.api.types import descriptor_pb2 as types_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!dockyard/archive/v1/archive.proto\x12\x1c\x64ockyard.services.archive.v1\x1a\x16types/descriptor.proto\"G\n\tSaveImage\x12\x0c\n\x04name\x18\x01 \x01(\t\x12,\n\x06target\x18\x02 \x01(\x0b\x32\x1c.containerd.types.Descriptor\"X\n\x0bSaveRequest\x12\x37\n\x06images\x18\x01 \x03(\x0b\x32\'.dockyard.services.archive.v1.SaveImage\x12\x10\n\x08platform\x18\x02 \x01(\t\"\x15\n\x05\x43hunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"C\n\x0bLoadRequest\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x11\n\tbase_name\x18\x02 \x01(\t\x12\x13\n\x0bsnapshotter\x18\x03 \x01(\t\"r\n\x0bLoadedImage\x12\x0c\n\x04name\x18\x01 \x01(\t\x12,\n\x06target\x18\x02 \x01(\x0b\x32\x1c.containerd.types.Descriptor\x12\x15\n\rconfig_digest\x18\x03 \x01(\t\x12\x10\n\x08\x64iff_ids\x18\x04 \x03(\t\"I\n\x0cLoadResponse\x12\x39\n\x06images\x18\x01 \x03(\x0b\x32).dockyard.services.archive.v1.LoadedImage\"z\n\rImportRequest\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x13\n\x0b\x63onfig_json\x18\x02 \x01(\t\x12\x10\n\x08platform\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x0e\n\x06source\x18\x05 \x01(\t\x12\x13\n\x0bsnapshotter\x18\x06 \x01(\t\"f\n\x0eImportResponse\x12,\n\x06target\x18\x01 \x01(\x0b\x32\x1c.containerd.types.Descriptor\x12\x15\n\rconfig_digest\x18\x02 \x01(\t\x12\x0f\n\x07\x64iff_id\x18\x03 \x01(\t2\xab\x02\n\x07\x41rchive\x12X\n\x04Save\x12).dockyard.services.archive.v1.SaveRequest\x1a#.dockyard.services.archive.v1.Chunk0\x01\x12_\n\x04Load\x12).dockyard.services.archive.v1.LoadRequest\x1a*.dockyard.services.archive.v1.LoadResponse(\x01\x12\x65\n\x06Import\x12+.dockyard.services.archive.v1.ImportRequest\x1a,.dockyard.services.archive.v1.ImportResponse(\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!dockyard/archive/v1/archive.proto\x12\x1c\x64ockyard.services.archive.v1\x1a\x16types/descriptor.proto\"G\n\tSaveImage\x12\x0c\n\x04name\x18\x01 \x01(\t\x12,\n\x06target\x18\x02 \x01(\x0b\x32\x1c.containerd.types.Descriptor\"X\n\x0bSaveRequest\x12\x37\n\x06images\x18\x01 \x03(\x0b\x32\'.dockyard.services.archive.v1.SaveImage\x12\x10\n\x08platform\x18\x02 \x01(\t\"\x15\n\x05\x43hunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"C\n\x0bLoadRequest\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x11\n\tbase_name\x18\x02 \x01(\t\x12\x13\n\x0bsnapshotter\x18\x03 \x01(\t\"r\n\x0bLoadedImage\x12\x0c\n\x04name\x18\x01 \x01(\t\x12,\n\x06target\x18\x02 \x01(\x0b\x32\x1c.containerd.types.Descriptor\x12\x15\n\rconfig_digest\x18\x03 \x01(\t\x12\x10\n\x08\x64iff_ids\x18\x04 \x03(\t\"I\n\x0cLoadResponse\x12\x39\n\x06images\x18\x01 \x03(\x0b\x32).dockyard.services.archive.v1.LoadedImage\"@\n\rLayerProgress\x12\x0f\n\x07\x64iff_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63urrent\x18\x02 \x01(\x03\x12\r\n\x05total\x18\x03 \x01(\x03\"\x8e\x01\n\tLoadEvent\x12<\n\x05layer\x18\x01 \x01(\x0b\x32+.dockyard.services.archive.v1.LayerProgressH\x00\x12:\n\x04\x64one\x18\x02 \x01(\x0b\x32*.dockyard.services.archive.v1.LoadResponseH\x00\x42\x07\n\x05\x65vent\"z\n\rImportRequest\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x13\n\x0b\x63onfig_json\x18\x02 \x01(\t\x12\x10\n\x08platform\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x0e\n\x06source\x18\x05 \x01(\t\x12\x13\n\x0bsnapshotter\x18\x06 \x01(\t\"f\n\x0eImportResponse\x12,\n\x06target\x18\x01 \x01(\x0b\x32\x1c.containerd.types.Descriptor\x12\x15\n\rconfig_digest\x18\x02 \x01(\t\x12\x0f\n\x07\x64iff_id\x18\x03 \x01(\t2\xaa\x02\n\x07\x41rchive\x12X\n\x04Save\x12).dockyard.services.archive.v1.SaveRequest\x1a#.dockyard.services.archive.v1.Chunk0\x01\x12^\n\x04Load\x12).dockyard.services.archive.v1.LoadRequest\x1a\'.dockyard.services.archive.v1.LoadEvent(\x01\x30\x01\x12\x65\n\x06Import\x12+.dockyard.services.archive.v1.ImportRequest\x1a,.dockyard.services.archive.v1.ImportResponse(\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -44,10 +44,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LOADEDIMAGE']._serialized_end=460
   _globals['_LOADRESPONSE']._serialized_start=462
   _globals['_LOADRESPONSE']._serialized_end=535
-  _globals['_IMPORTREQUEST']._serialized_start=537
-  _globals['_IMPORTREQUEST']._serialized_end=659
-  _globals['_IMPORTRESPONSE']._serialized_start=661
-  _globals['_IMPORTRESPONSE']._serialized_end=763
-  _globals['_ARCHIVE']._serialized_start=766
-  _globals['_ARCHIVE']._serialized_end=1065
+  _globals['_LAYERPROGRESS']._serialized_start=537
+  _globals['_LAYERPROGRESS']._serialized_end=601
+  _globals['_LOADEVENT']._serialized_start=604
+  _globals['_LOADEVENT']._serialized_end=746
+  _globals['_IMPORTREQUEST']._serialized_start=748
+  _globals['_IMPORTREQUEST']._serialized_end=870
+  _globals['_IMPORTRESPONSE']._serialized_start=872
+  _globals['_IMPORTRESPONSE']._serialized_end=974
+  _globals['_ARCHIVE']._serialized_start=977
+  _globals['_ARCHIVE']._serialized_end=1275
 # @@protoc_insertion_point(module_scope)

@@ -57,6 +57,24 @@ class LoadResponse(_message.Message):
     images: _containers.RepeatedCompositeFieldContainer[LoadedImage]
     def __init__(self, images: _Optional[_Iterable[_Union[LoadedImage, _Mapping]]] = ...) -> None: ...
 
+class LayerProgress(_message.Message):
+    __slots__ = ("diff_id", "current", "total")
+    DIFF_ID_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    diff_id: str
+    current: int
+    total: int
+    def __init__(self, diff_id: _Optional[str] = ..., current: _Optional[int] = ..., total: _Optional[int] = ...) -> None: ...
+
+class LoadEvent(_message.Message):
+    __slots__ = ("layer", "done")
+    LAYER_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    layer: LayerProgress
+    done: LoadResponse
+    def __init__(self, layer: _Optional[_Union[LayerProgress, _Mapping]] = ..., done: _Optional[_Union[LoadResponse, _Mapping]] = ...) -> None: ...
+
 class ImportRequest(_message.Message):
     __slots__ = ("data", "config_json", "platform", "message", "source", "snapshotter")
     DATA_FIELD_NUMBER: _ClassVar[int]

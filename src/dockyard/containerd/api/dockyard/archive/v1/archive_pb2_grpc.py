@@ -39,10 +39,10 @@ class ArchiveStub:
                 request_serializer=dockyard_dot_archive_dot_v1_dot_archive__pb2.SaveRequest.SerializeToString,
                 response_deserializer=dockyard_dot_archive_dot_v1_dot_archive__pb2.Chunk.FromString,
                 _registered_method=True)
-        self.Load = channel.stream_unary(
+        self.Load = channel.stream_stream(
                 '/dockyard.services.archive.v1.Archive/Load',
                 request_serializer=dockyard_dot_archive_dot_v1_dot_archive__pb2.LoadRequest.SerializeToString,
-                response_deserializer=dockyard_dot_archive_dot_v1_dot_archive__pb2.LoadResponse.FromString,
+                response_deserializer=dockyard_dot_archive_dot_v1_dot_archive__pb2.LoadEvent.FromString,
                 _registered_method=True)
         self.Import = channel.stream_unary(
                 '/dockyard.services.archive.v1.Archive/Import',
@@ -62,7 +62,8 @@ class ArchiveServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Load(self, request_iterator, context):
-        """A `docker save` archive or an OCI layout tar (plain, gzip or zstd), streamed in.
+        """A `docker save` archive or an OCI layout tar (plain, gzip or zstd), streamed in; the
+        unpacking of each new layer is reported as it goes, the loaded images come last.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -83,10 +84,10 @@ def add_ArchiveServicer_to_server(servicer, server):
                     request_deserializer=dockyard_dot_archive_dot_v1_dot_archive__pb2.SaveRequest.FromString,
                     response_serializer=dockyard_dot_archive_dot_v1_dot_archive__pb2.Chunk.SerializeToString,
             ),
-            'Load': grpc.stream_unary_rpc_method_handler(
+            'Load': grpc.stream_stream_rpc_method_handler(
                     servicer.Load,
                     request_deserializer=dockyard_dot_archive_dot_v1_dot_archive__pb2.LoadRequest.FromString,
-                    response_serializer=dockyard_dot_archive_dot_v1_dot_archive__pb2.LoadResponse.SerializeToString,
+                    response_serializer=dockyard_dot_archive_dot_v1_dot_archive__pb2.LoadEvent.SerializeToString,
             ),
             'Import': grpc.stream_unary_rpc_method_handler(
                     servicer.Import,
@@ -142,12 +143,12 @@ class Archive:
             wait_for_ready=None,
             timeout=None,
             metadata=None):
-        return grpc.experimental.stream_unary(
+        return grpc.experimental.stream_stream(
             request_iterator,
             target,
             '/dockyard.services.archive.v1.Archive/Load',
             dockyard_dot_archive_dot_v1_dot_archive__pb2.LoadRequest.SerializeToString,
-            dockyard_dot_archive_dot_v1_dot_archive__pb2.LoadResponse.FromString,
+            dockyard_dot_archive_dot_v1_dot_archive__pb2.LoadEvent.FromString,
             options,
             channel_credentials,
             insecure,
