@@ -283,3 +283,13 @@ def test_tcp_only_with_mutual_tls(tmp_path_factory: pytest.TempPathFactory) -> N
         plain = subprocess.run(["curl", "-s", f"http://127.0.0.1:{port}/_ping"], capture_output=True, text=True,
                                timeout=60, check=False)
         assert plain.stdout != "OK"
+        # a hijacked attach (stdin in, output out, then the exit status) over the TLS connection
+        archive, _ = save_busybox_archive(base / "image")
+        engine.ctr("-n", "dockyard", "images", "import", str(archive))
+        attached = subprocess.run([DOCKER, "run", "--rm", "-i", "busybox", "sh", "-c", "cat; exit 4"],
+                                  input="over tls\n", capture_output=True, text=True, timeout=60, env=env, check=False)
+        assert (attached.returncode, attached.stdout) == (4, "over tls\n"), attached.stderr
+        saved = subprocess.run([DOCKER, "save", "busybox"], capture_output=True, timeout=60, env=env, check=False)
+        local = subprocess.run([DOCKER, "save", "busybox"], capture_output=True, timeout=60, env=engine.docker_env(),
+                               check=True)
+        assert saved.returncode == 0 and len(saved.stdout) == len(local.stdout) > 1_000_000

@@ -30,6 +30,7 @@ from dockyard.engine.init_binary import InitBinary, find_init_binary
 from dockyard.engine.listeners import Listeners
 from dockyard.engine.runtimes import Runtimes, discover
 from dockyard.engine.supervisor import Supervisor
+from dockyard.engine.tls_relay import serve_tls
 from dockyard.errors import Unavailable
 
 log = logging.getLogger("dockyard.engine")
@@ -64,6 +65,7 @@ class Engine:
         self.bridge: ContainerdEvents | None = None
         self.hub = EventHub()
         self.runner: web.AppRunner | None = None
+        self.tls_servers: list[asyncio.Server] = []  # TCP listeners with TLS (dockyard.engine.tls_relay)
         self.ctx: EngineContext | None = None
         self.containers: ContainerService | None = None
         self._watch: asyncio.Task[None] | None = None
@@ -109,7 +111,11 @@ class Engine:
         self.listeners.bind()
         for item in self.listeners.items:
             assert item.sock is not None
-            await web.SockSite(self.runner, item.sock, ssl_context=item.ssl_context).start()
+            if item.ssl_context is not None:  # TLS ended here, so that attach can half-close
+                assert self.runner.server is not None
+                self.tls_servers.append(await serve_tls(item.sock, item.ssl_context, self.runner.server))
+            else:
+                await web.SockSite(self.runner, item.sock).start()
             log.info("API listen on %s", item.host)
         if self.containerd is not None:
             self._watch = asyncio.get_running_loop().create_task(self.containerd.watch(), name="containerd-watch")
@@ -119,6 +125,9 @@ class Engine:
         if self.containers is not None:
             self.containers.lifecycle.close()  # attach and logs -f streams end; containers keep running
             self.containers.end_streams()
+        for server in self.tls_servers:
+            server.close()
+        self.tls_servers.clear()
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None

@@ -8,8 +8,9 @@ through the event loop's ``sock_recv``/``sock_sendall`` on that socket, so a cli
 half-closes (the docker CLI's CloseWrite when its stdin ends) still receives the output.
 :meth:`Hijacked.close` ends the connection for both sides
 (shutdown, then close); :meth:`Hijacked.peer_gone` tells a client that left from one that
-only half-closed (POLLHUP against POLLRDHUP on a unix socket). TLS connections cannot be
-hijacked this way (yet).
+only half-closed (POLLHUP against POLLRDHUP on a unix socket). TLS never reaches this
+module: the engine ends it itself and serves the plain bytes over a socketpair
+(:mod:`dockyard.engine.tls_relay`), so a hijacked connection is always a plain socket.
 """
 
 from __future__ import annotations
