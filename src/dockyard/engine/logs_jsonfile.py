@@ -8,7 +8,8 @@ logs that fill the disk); ``HostConfig.LogConfig.Config`` or the daemon's ``log-
 set other values, ``max-size: -1`` turns it off.
 
 :class:`JsonFileWriter` appends messages and hands each one to its followers (``docker logs
--f``); :func:`read_messages` reads the files back, oldest first.
+-f``); :func:`read_messages` reads the files back, oldest first; :class:`LogSnapshot` is
+what a new follower reads before its queue (the files as they were when it started).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from dockyard.engine.container_model import format_time, parse_time
 from dockyard.errors import InvalidArgument
@@ -169,15 +171,50 @@ def _parse(line: bytes) -> Message | None:
 
 def read_messages(path: str) -> Iterator[Message]:
     """Every message of the log, oldest first (unreadable lines skipped)."""
-    for name in log_files(path):
+    yield from LogSnapshot.open(path).messages()
+
+
+class LogSnapshot:
+    """The log's files opened at one moment, each to be read up to its size then.
+
+    ``logs -f`` opens it in the same step of the event loop as it starts to follow (the
+    writer writes on the loop too), then reads it in a thread: every line is read once,
+    either from the files or from the follower's queue, and a rotation meanwhile (files
+    renamed or removed) changes nothing for the open descriptors."""
+
+    def __init__(self, files: list[tuple[BinaryIO, int]]) -> None:
+        self.files = files
+
+    @classmethod
+    def open(cls, path: str) -> LogSnapshot:
+        files: list[tuple[BinaryIO, int]] = []
+        for name in log_files(path):
+            try:
+                f = open(name, "rb")  # noqa: SIM115 (closed by messages())
+            except FileNotFoundError:
+                continue
+            files.append((f, os.fstat(f.fileno()).st_size))
+        return cls(files)
+
+    def messages(self) -> Iterator[Message]:
+        """The messages, oldest first; the files are closed at the end."""
         try:
-            with open(name, "rb") as f:
+            for f, limit in self.files:
+                read = 0
                 for line in f:
+                    read += len(line)
+                    if read > limit:
+                        break  # written after the snapshot: the follower has it
                     message = _parse(line)
                     if message is not None:
                         yield message
-        except FileNotFoundError:
-            continue
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        for f, _ in self.files:
+            f.close()
+        self.files = []
 
 
 def remove_files(path: str) -> None:

@@ -23,7 +23,7 @@ from dockyard.engine.api.httputil import query_bool, unless_disconnected
 from dockyard.engine.api.routing import RouteDef
 from dockyard.engine.context import EngineContext
 from dockyard.engine.event_filters import time_range
-from dockyard.engine.logs_jsonfile import Message, read_messages
+from dockyard.engine.logs_jsonfile import LogSnapshot, Message
 from dockyard.errors import InvalidArgument, NotImplementedYet
 
 MULTIPLEXED = "application/vnd.docker.multiplexed-stream"
@@ -77,17 +77,16 @@ def routes(ctx: EngineContext) -> list[RouteDef]:
             data = (fixed_time(m.time_ns).encode() + b" " + m.data) if timestamps else m.data
             return data if c.tty else frame(m.stream, data)
 
-        def load() -> list[Message] | deque[Message]:
-            if tail == 0:
-                return []
-            picked = (m for m in read_messages(c.log_path) if wanted(m))
+        def load(snapshot: LogSnapshot) -> list[Message] | deque[Message]:
+            picked = (m for m in snapshot.messages() if wanted(m))
             return deque(picked, maxlen=tail) if tail > 0 else list(picked)
 
-        # a follower is registered in the same step as the file is read (no line between
-        # the two); without one, the file is read in a thread
+        # the follower is registered in the same step as the files are opened (no line is
+        # missed or sent twice); they are read in a thread
         queue = live.io.logger.follow() if follow else None
+        snapshot = LogSnapshot.open(c.log_path) if tail != 0 else LogSnapshot([])
         try:
-            past = load() if queue is not None else await asyncio.to_thread(load)
+            past = await asyncio.to_thread(load, snapshot)
             response = web.StreamResponse(headers={"Content-Type": RAW if c.tty else MULTIPLEXED})
             await response.prepare(request)
             chunk = b"".join(encode(m) for m in past)
@@ -113,6 +112,7 @@ def routes(ctx: EngineContext) -> list[RouteDef]:
         except (ConnectionResetError, BrokenPipeError):
             return web.StreamResponse()
         finally:
+            snapshot.close()
             if queue is not None and live.io.logger is not None:
                 live.io.logger.unfollow(queue)
 
