@@ -49,6 +49,7 @@ from dockyard.errors import DockyardError  # noqa: E402
 CONTAINERD = "/usr/bin/containerd"
 IMAGE = "docker.io/library/busybox:latest"
 TASKS_DIR = "io.containerd.runtime.v2.task"
+RUNC_ROOT = "/run/containerd/runc"  # containerd-shim-runc-v2's default runc --root (not configurable here)
 
 
 class BenchError(Exception):
@@ -340,6 +341,8 @@ def clean_up(daemon: Daemon, ns: str) -> list[str]:
             directory.rmdir()  # the namespace's parent cgroup: runc leaves it, for both sides
         if directory.exists():
             problems.append(f"{daemon.name}: cgroup {directory} is not empty")
+    with contextlib.suppress(OSError):  # containerd-shim-runc-v2's runc root for the namespace: runc leaves it
+        (Path(RUNC_ROOT) / ns).rmdir()
     return problems
 
 

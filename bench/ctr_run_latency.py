@@ -28,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchstats import p90, summary_header, summary_row
 from ctr_daemons import (
     IMAGE,
     BenchError,
@@ -56,17 +57,12 @@ def timed_run(daemon: Daemon, ns: str, cid: str) -> float:
     return elapsed
 
 
-def p90(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
-
-
 def report(times: dict[str, list[float]]) -> None:
     runs = len(next(iter(times.values())))
     print(f"\n`ctr run --rm busybox true`, {runs} runs per side, interleaved (ms)")
-    print(f"{'':14}{'median':>9}{'p90':>9}{'min':>9}{'max':>9}")
+    print(summary_header(14))
     for side, values in times.items():
-        print(f"{side:14}{statistics.median(values):9.1f}{p90(values):9.1f}{min(values):9.1f}{max(values):9.1f}")
+        print(summary_row(side, values, 14))
     d, c = times["dockyard"], times["containerd"]
     print(f"ratio dockyard/containerd: median {statistics.median(d) / statistics.median(c):.2f}, "
           f"p90 {p90(d) / p90(c):.2f}")

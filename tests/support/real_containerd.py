@@ -7,7 +7,9 @@ are ``containerd-shim-runc-v2``. It is a :class:`~tests.support.ctrd.DaemonProce
 ``stop()`` by PID, ``log()``, ``ctr(*args)``.
 
 ``private_containerd(base)``: one as a context manager, stopped at the end, when no mount
-may be left under ``base`` (then removed).
+may be left under ``base`` (then removed), nor the directories its shims make on the host
+whatever the config says (``/run/containerd/{runc/<namespace>,fifo,s}``): those it made
+are removed when empty.
 """
 
 from __future__ import annotations
@@ -58,13 +60,37 @@ class Containerd(DaemonProcess):
             return False
 
 
+HOST_RUN = Path("/run/containerd")  # containerd-shim-runc-v2's runc root, ctr's FIFOs, shim sockets
+
+
+def host_dirs() -> set[Path]:
+    """The directories under /run/containerd that the shims and ctr make, deepest first."""
+    if not HOST_RUN.is_dir():
+        return set()
+    found = {HOST_RUN}
+    for child in ("runc", "fifo", "s"):
+        path = HOST_RUN / child
+        if path.is_dir():
+            found.add(path)
+            found.update(p for p in path.iterdir() if p.is_dir() and child == "runc")
+    return found
+
+
+def remove_new_host_dirs(before: set[Path]) -> None:
+    for path in sorted(host_dirs() - before, key=lambda p: len(p.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            path.rmdir()  # only when empty
+
+
 @contextlib.contextmanager
 def private_containerd(base: Path) -> Iterator[Containerd]:
+    before = host_dirs()
     running = Containerd.start(base)
     try:
         yield running
     finally:
         running.stop()
+        remove_new_host_dirs(before)
         left = hostcheck.mounts_under(base)
         assert not left, f"containerd left mounts: {left}"
         shutil.rmtree(base, ignore_errors=True)
