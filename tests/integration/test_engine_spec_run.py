@@ -58,6 +58,10 @@ def test_default_container_caps_and_seccomp(runtime: Runtime, make_bundle: Bundl
     assert fields["CapInh"] == "0000000000000000"
     assert fields["Seccomp"] == "2"
     assert fields["NoNewPrivs"] == "0"
+    if runtime.name == "dockyard":  # the compiled profile is kept for the next container
+        [entry] = (runtime.root / "seccomp@cache").glob("*.bpf")
+        again = status(run(runtime, engine_bundle(make_bundle, "cat /proc/self/status")))
+        assert again["Seccomp"] == "2" and list((runtime.root / "seccomp@cache").glob("*.bpf")) == [entry]
 
 
 def test_default_container_facts(runtime: Runtime, make_bundle: BundleFactory) -> None:

@@ -137,11 +137,14 @@ class Snapshot:
     state: frozenset[str]
 
 
+KEPT_STATE = frozenset({"seccomp@cache"})  # a runtime root's cache of compiled seccomp programs, not a container
+
+
 def take(token: str, state_roots: Iterable[Path]) -> Snapshot:
     state: set[str] = set()
     for root in state_roots:
         if root.is_dir():
-            state.update(str(root / name) for name in os.listdir(root))
+            state.update(str(root / name) for name in os.listdir(root) if name not in KEPT_STATE)
     return Snapshot(
         mounts=Counter(mount_key(fields) for fields in mountinfo()),
         cgroups=frozenset(cgroup_dirs(token)),

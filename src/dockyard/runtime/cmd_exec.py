@@ -119,6 +119,7 @@ def execute(ctx: Context, state: st.ContainerState, process: dict[str, Any], opt
     from dockyard.runtime.channel import Channel
     from dockyard.runtime.exec_process import CgroupEntry, run_exec_child
     from dockyard.runtime.lifecycle import forks_into_cgroup, write_pid_file
+    from dockyard.runtime.seccomp_cache import cache_dir_of
     from dockyard.runtime.syscalls import LinuxSyscalls
 
     sys = LinuxSyscalls()
@@ -138,7 +139,8 @@ def execute(ctx: Context, state: st.ContainerState, process: dict[str, Any], opt
     if child == 0:
         parent.close()
         run_exec_child(
-            sys, child_end, state.pid, state.config, process, console_fd, opts.int("preserve_fds"), cgroups
+            sys, child_end, state.pid, state.config, process, console_fd, opts.int("preserve_fds"), cgroups,
+            cache_dir_of(os.path.dirname(state.directory)),
         )
     child_end.close()
     if console_fd >= 0:

@@ -42,6 +42,7 @@ def run_exec_child(
     console_fd: int,
     preserve_fds: int,
     cgroups: CgroupEntry,
+    seccomp_cache: str = "",
 ) -> NoReturn:
 
     def body() -> None:
@@ -49,7 +50,7 @@ def run_exec_child(
 
         join_self(cgroups.threads)  # as host root, before any namespace
         cgroup_fd = open_cgroup_dir(cgroups.clone_into)
-        seccomp_filter = preload({**config, "process": process_cfg})  # this process's needs
+        seccomp_filter = preload({**config, "process": process_cfg}, seccomp_cache)  # this process's needs
         _enter(sys, chan, init_pid, config, cgroup_fd)
         _prepare_and_exec(sys, chan, seccomp_filter, process_cfg, console_fd, preserve_fds)
 

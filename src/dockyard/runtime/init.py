@@ -48,6 +48,7 @@ class InitOptions:
         preserve_fds: int = 0,
         container_id: str = "",
         bundle: str = "",
+        seccomp_cache: str = "",
     ) -> None:
         self.rootfs = rootfs
         self.fifo_path = fifo_path
@@ -60,6 +61,7 @@ class InitOptions:
         self.preserve_fds = preserve_fds
         self.container_id = container_id
         self.bundle = bundle
+        self.seccomp_cache = seccomp_cache  # compiled seccomp programs (seccomp_cache)
 
     def to_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -110,7 +112,7 @@ def _stage1(sys: Syscalls, chan: Channel, config: dict[str, Any], opts: InitOpti
     # interpreter's library (e.g. under /root), and the root changes later
     from dockyard.runtime import process
 
-    seccomp_filter = process.compile_seccomp(config)  # dlopen of libseccomp from the host
+    seccomp_filter = process.compile_seccomp(config, opts.seccomp_cache)  # dlopen of libseccomp from the host
     # opened as host root: a mapped root may not traverse the state directory
     fifo_fd = os.open(opts.fifo_path, os.O_PATH | os.O_CLOEXEC)
     cgroup_fd = open_cgroup_dir(opts.cgroup_clone_into)
@@ -183,14 +185,14 @@ def preload_for(config: dict[str, Any]) -> None:
         from dockyard.runtime import seccomp, seccomp_enosys  # noqa: F401
 
 
-def preload(config: dict[str, Any]) -> Any:
+def preload(config: dict[str, Any], seccomp_cache: str = "") -> Any:
     """:func:`preload_modules` and :func:`preload_for`, then compile seccomp (libseccomp is
     dlopen'ed from the host). Returns the seccomp filter or None."""
     from dockyard.runtime import process
 
     preload_modules()
     preload_for(config)
-    return process.compile_seccomp(config)
+    return process.compile_seccomp(config, seccomp_cache)
 
 
 def _stage2(

@@ -187,6 +187,7 @@ def _init_options(
     state: st.ContainerState, manager: Manager, clone_into: str, console_fd: int, opts: CreateOptions
 ) -> dict[str, object]:
     from dockyard.runtime.init import InitOptions
+    from dockyard.runtime.seccomp_cache import cache_dir_of
 
     return InitOptions(
         rootfs=str(state.data["rootfs"]),
@@ -200,6 +201,7 @@ def _init_options(
         preserve_fds=opts.preserve_fds,
         container_id=state.id,
         bundle=state.bundle,
+        seccomp_cache=cache_dir_of(ospath.dirname(state.directory)),
     ).to_dict()
 
 

@@ -113,14 +113,15 @@ def change_dir(cwd: str) -> None:
         raise InvalidArgument(f"chdir to cwd ({cwd!r}) set in config.json failed: {exc.strerror}") from None
 
 
-def compile_seccomp(config: dict[str, Any]) -> Any:
-    """Compile linux.seccomp (before privileges drop); None when there is none."""
+def compile_seccomp(config: dict[str, Any], cache_dir: str = "") -> Any:
+    """Compile linux.seccomp (before privileges drop); None when there is none. With
+    ``cache_dir``, through the cache of compiled programs there (seccomp_cache)."""
     section = (config.get("linux") or {}).get("seccomp")
     if not section:
         return None
     from dockyard.runtime import seccomp
 
-    return seccomp.compile_filter(section)
+    return seccomp.compile_filter(section, cache_dir)
 
 
 def execute(path: str, args: list[str], env: dict[str, str], seccomp_filter: Any, nnp: bool) -> None:

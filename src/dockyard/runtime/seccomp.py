@@ -352,6 +352,11 @@ class Filter:
         _check(rc, "seccomp_load")
 
     def _load_with_enosys_stub(self) -> None:
+        self.program().load()
+
+    def program(self) -> Program:
+        """The BPF program behind runc's -ENOSYS stub and its seccomp(2) flags (what
+        :meth:`load` installs when the default action refuses)."""
         from dockyard.runtime import seccomp_enosys
 
         lib = self._lib
@@ -366,15 +371,7 @@ class Filter:
             os.close(fd)
         flags = sum(bit for attr, bit in ((ATTR_CTL_TSYNC, 1), (ATTR_CTL_LOG, 2), (ATTR_CTL_SSB, 4))
                     if attr in self.plan.attrs)
-        prefix = seccomp_enosys.encode(seccomp_enosys.stub(highest))
-        try:
-            seccomp_enosys.load_with_stub(exported, prefix, flags)
-        except OSError as exc:
-            if exc.errno == 13:
-                raise PermissionDenied(
-                    "seccomp: permission denied (set no_new_privs first or keep CAP_SYS_ADMIN)"
-                ) from None
-            raise Internal(f"seccomp: {exc.strerror}") from None
+        return Program(seccomp_enosys.encode(seccomp_enosys.stub(highest)) + exported, flags)
 
     def export_bpf(self, fd: int) -> None:
         """Write the compiled BPF program to ``fd``."""
@@ -391,6 +388,33 @@ class Filter:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+class Program:
+    """A compiled filter: the classic BPF program and the seccomp(2) flags to install it
+    with (what a cached filter is, see :mod:`dockyard.runtime.seccomp_cache`)."""
+
+    def __init__(self, code: bytes, flags: int) -> None:
+        if not code or len(code) % 8:
+            raise InvalidArgument(f"seccomp: a BPF program is whole 8-byte instructions, not {len(code)} bytes")
+        self.code = code
+        self.flags = flags
+
+    def load(self) -> None:
+        """Install it on the calling thread (needs NNP or CAP_SYS_ADMIN)."""
+        from dockyard.runtime import seccomp_enosys
+
+        try:
+            seccomp_enosys.load_with_stub(self.code, b"", self.flags)
+        except OSError as exc:
+            if exc.errno == 13:
+                raise PermissionDenied(
+                    "seccomp: permission denied (set no_new_privs first or keep CAP_SYS_ADMIN)"
+                ) from None
+            raise Internal(f"seccomp: {exc.strerror}") from None
+
+    def release(self) -> None:
+        """Nothing to free: the program is plain bytes."""
 
 
 def build(plan: Plan) -> Filter:
@@ -435,7 +459,17 @@ def build(plan: Plan) -> Filter:
     return filt
 
 
-def compile_filter(config: dict[str, Any]) -> Filter | None:
-    """Validate and build the filter for ``linux.seccomp`` (the caller releases it); None: none."""
+def compile_filter(config: dict[str, Any], cache_dir: str = "") -> Filter | Program | None:
+    """Validate and build the filter for ``linux.seccomp`` (the caller releases it); None: none.
+
+    With ``cache_dir`` a filter loaded behind the -ENOSYS stub (Docker's default profile and
+    most others) comes from, or goes to, the cache of compiled programs there."""
     plan = parse(config)
-    return None if plan is None else build(plan)
+    if plan is None:
+        return None
+    if cache_dir and plan.rules:
+        from dockyard.runtime import seccomp_cache, seccomp_enosys
+
+        if seccomp_enosys.wanted(plan.default_action):
+            return seccomp_cache.compiled(config, plan, cache_dir)
+    return build(plan)
