@@ -303,8 +303,9 @@ class ExecService:
     async def resize(self, e: Exec, height: int, width: int) -> None:
         if not e.running:
             raise FailedPrecondition(f"Exec {e.id} is not running")
-        await self.sv.unary(self.sv.tasks.ResizePty, tasks_pb2.ResizePtyRequest(
-            container_id=e.container_id, exec_id=e.id, width=width, height=height))
+        if e.tty:  # no terminal: nothing to resize (Docker answers 200 too)
+            await self.sv.unary(self.sv.tasks.ResizePty, tasks_pb2.ResizePtyRequest(
+                container_id=e.container_id, exec_id=e.id, width=width, height=height))
 
     async def close_stdin(self, e: Exec) -> None:
         e.io.close_stdin()

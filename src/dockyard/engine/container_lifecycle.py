@@ -241,6 +241,18 @@ class Lifecycle:
         except DockyardError as exc:
             log.warning("container %s: restart failed: %s", live.id, exc)
 
+    async def _settle_restart(self, live: Live) -> bool:
+        """For a stop, kill or removal: a policy restart that is creating the task already
+        (under the lock) finishes first, one still waiting is cancelled. Whether a task runs
+        now (then signal it)."""
+        if live.lock.locked():
+            async with live.lock:
+                pass
+        if live.task_pid:
+            return True
+        self.cancel_restart(live)
+        return False
+
     def cancel_restart(self, live: Live) -> None:
         if live.restart_timer is not None:
             live.restart_timer.cancel()
@@ -318,8 +330,8 @@ class Lifecycle:
             raise FailedPrecondition(f"Cannot kill container: {c.id}: Container {c.id} is not running")
         if c.state.restarting and not live.task_pid:
             live.stop_requested = True
-            self.cancel_restart(live)
-            return
+            if not await self._settle_restart(live):
+                return
         c.manually_stopped = True
         self.service.save(c)
         await self._signal(live, number)
@@ -332,8 +344,7 @@ class Lifecycle:
         live.stop_requested = True
         c.manually_stopped = True
         self.service.save(c)
-        if c.state.restarting and not live.task_pid:
-            self.cancel_restart(live)
+        if c.state.restarting and not live.task_pid and not await self._settle_restart(live):
             self.service.publish(c, "stop")
             return
         number = cc.parse_signal(signal_text) if signal_text else cc.stop_signal(c.config)
@@ -361,8 +372,7 @@ class Lifecycle:
 
     async def kill_for_removal(self, live: Live) -> None:
         live.stop_requested = True
-        self.cancel_restart(live)
-        if live.task_pid:
+        if await self._settle_restart(live):
             try:
                 await self.sv.unary(self.sv.tasks.Kill, tasks_pb2.KillRequest(
                     container_id=live.id, signal=int(signals.SIGKILL), all=True))
@@ -405,8 +415,9 @@ class Lifecycle:
     async def resize(self, live: Live, height: int, width: int) -> None:
         if not live.task_pid:
             raise FailedPrecondition(f"Container {live.id} is not running")
-        await self.sv.unary(self.sv.tasks.ResizePty, tasks_pb2.ResizePtyRequest(
-            container_id=live.id, width=width, height=height))
+        if live.container.tty:  # no terminal: nothing to resize (Docker answers 200 too)
+            await self.sv.unary(self.sv.tasks.ResizePty, tasks_pb2.ResizePtyRequest(
+                container_id=live.id, width=width, height=height))
         self.service.publish(live.container, "resize", height=str(height), width=str(width))
 
     async def close_stdin(self, live: Live) -> None:

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 LIST_FILTERS = ("ancestor", "before", "expose", "exited", "health", "id", "isolation", "is-task", "label",
                 "name", "network", "publish", "since", "status", "volume")
 PRUNE_FILTERS = ("until", "label", "label!")
+HEALTH_STATES = ("starting", "healthy", "unhealthy", "none")
+NO_HEALTHCHECK = "none"  # every container's health status until health checks exist
 
 
 def state_string(c: Container) -> str:
@@ -150,6 +152,14 @@ def _regex_match(values: Iterable[str], source: str) -> bool:
     return False
 
 
+def _mounts_any(c: Container, volumes: frozenset[str]) -> bool:
+    """Docker's ``volume`` filter: a mount's destination, or its volume name (else its source)."""
+    for point in mount_points(c):
+        if point["Destination"] in volumes or (point.get("Name") or point["Source"]) in volumes:
+            return True
+    return False
+
+
 def select(service: ContainerService, filters: Filters, all_: bool, limit: int,
            ancestors: set[str] | None = None) -> list[Live]:
     """The containers ``GET /containers/json`` answers, newest first."""
@@ -163,6 +173,12 @@ def select(service: ContainerService, filters: Filters, all_: bool, limit: int,
             exited_codes.add(int(value))
         except ValueError:
             raise InvalidArgument(f"invalid filter 'exited={value}'") from None
+    for value in filters.values("health"):
+        if value not in HEALTH_STATES:
+            raise InvalidArgument(f"Unrecognised filter value for health: {value}")
+    tasks = filters.values("is-task")
+    if tasks and tasks not in ({"true"}, {"false"}):
+        raise InvalidArgument(f"Invalid filter 'is-task={next(iter(tasks))}'")
     before = since = None
     if filters.values("before"):
         before = parse_time(service.get(next(iter(filters.values("before")))).container.created)
@@ -195,6 +211,12 @@ def select(service: ContainerService, filters: Filters, all_: bool, limit: int,
             continue
         networks = filters.values("network")
         if networks and str(c.host_config.get("NetworkMode")) not in networks:
+            continue
+        if filters.values("health") and NO_HEALTHCHECK not in filters.values("health"):
+            continue
+        if tasks == {"true"}:  # no container is a swarm task
+            continue
+        if filters.values("volume") and not _mounts_any(c, filters.values("volume")):
             continue
         out.append(live)
     if limit > 0:

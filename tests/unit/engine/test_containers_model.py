@@ -299,6 +299,17 @@ def test_list_filters_and_summary() -> None:
     assert names({"since": ["down"]}) == ["fresh"] and names({}, all_=False, limit=1) == ["fresh"]
     with pytest.raises(InvalidArgument, match="invalid filter 'status=sleeping'"):
         names({"status": ["sleeping"]})
+    assert names({"health": ["healthy"]}) == [] and names({"health": ["none"]}) == ["fresh", "down", "up"]
+    assert names({"is-task": ["true"]}) == [] and names({"is-task": ["false"]}) == ["fresh", "down", "up"]
+    with pytest.raises(InvalidArgument, match="Unrecognised filter value for health: ok"):
+        names({"health": ["ok"]})
+    with pytest.raises(InvalidArgument, match="Invalid filter 'is-task=maybe'"):
+        names({"is-task": ["maybe"]})
+    down.host_config["Binds"] = ["/srv/data:/data:ro"]
+    fresh.host_config["Mounts"] = [{"Type": "volume", "Source": "cache", "Target": "/cache"}]
+    assert names({"volume": ["/data"]}) == ["down"] and names({"volume": ["/srv/data"]}) == ["down"]
+    assert names({"volume": ["cache"]}) == ["fresh"] and names({"volume": ["/cache", "/data"]}) == ["fresh", "down"]
+    assert names({"volume": ["/nowhere"]}) == []
     doc = summary(down)
     assert doc["Names"] == ["/down"] and doc["State"] == "exited" and doc["Command"] == "sh -c true"
     assert doc["Status"].startswith("Exited (4) ") and doc["Created"] == (NS + 10**9) // 10**9
@@ -320,5 +331,10 @@ def test_changes_of_an_upper_dir(tmp_path: Path) -> None:
     assert changes(str(upper), [str(lower)]) == [
         {"Path": "/etc", "Kind": 0}, {"Path": "/etc/passwd", "Kind": 0}, {"Path": "/tmp", "Kind": 1},
         {"Path": "/tmp/new", "Kind": 1}]
+    bare = tmp_path / "bare"  # an image without /etc: the engine made it for /etc/hosts
+    (bare / "etc").mkdir(parents=True)
+    (bare / "etc" / "hosts").write_text("engine's\n")
+    (bare / "newdir").mkdir()
+    assert changes(str(bare), [str(lower / "bin")]) == [{"Path": "/newdir", "Kind": 1}]
     mounts = [Mount("overlay", "overlay", ["workdir=/w", "upperdir=/u", "lowerdir=/a:/b"])]
     assert overlay_dirs(mounts) == ("/u", ["/a", "/b"])

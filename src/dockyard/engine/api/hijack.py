@@ -11,20 +11,31 @@ half-closes (the docker CLI's CloseWrite when its stdin ends) still receives the
 only half-closed (POLLHUP against POLLRDHUP on a unix socket). TLS never reaches this
 module: the engine ends it itself and serves the plain bytes over a socketpair
 (:mod:`dockyard.engine.tls_relay`), so a hijacked connection is always a plain socket.
+
+On a unix socket the first byte of the stream waits until the client has read the headers
+(the kernel's count of bytes it has not read, SIOCOUTQ, falls to 0; at most
+``HEADERS_READ_WAIT``): docker-py parses the headers through a buffered reader and then
+reads the raw socket, so output that arrived together with the headers would be lost in
+that buffer (a quick ``attach?logs=1`` answered nothing, one time in five).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import select
 import socket
+import struct
+import termios
+import time
 from dataclasses import dataclass
 
 from aiohttp import web
 
 CHUNK = 32 * 1024
+HEADERS_READ_WAIT = 0.5  # seconds; a client that has not read its headers by then gets the stream anyway
 
 
 @dataclass
@@ -58,6 +69,21 @@ class Hijacked:
         self.sock.close()
 
 
+def unread_by_peer(sock: socket.socket) -> int:
+    """Bytes sent on the unix socket ``sock`` that its peer has not read yet (0 if unknown)."""
+    try:
+        raw = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")  # SIOCOUTQ
+    except OSError:
+        return 0
+    return int(struct.unpack("i", raw)[0])
+
+
+async def _headers_read(sock: socket.socket) -> None:
+    deadline = time.monotonic() + HEADERS_READ_WAIT
+    while unread_by_peer(sock) and time.monotonic() < deadline:
+        await asyncio.sleep(0.0005)
+
+
 def wants_upgrade(request: web.Request) -> bool:
     return "upgrade" in request.headers.get("Connection", "").lower() and bool(request.headers.get("Upgrade"))
 
@@ -81,6 +107,8 @@ async def hijack(request: web.Request, content_type: str) -> Hijacked:
     raw = transport.get_extra_info("socket")
     sock = socket.socket(fileno=os.dup(raw.fileno()))
     sock.setblocking(False)
+    if sock.family == socket.AF_UNIX:
+        await _headers_read(sock)
     protocol = request.protocol
     pending = bytes(getattr(protocol, "_message_tail", b"") or b"")
     if pending:
