@@ -94,22 +94,32 @@ def _oserror(exc: OSError, verb: str, path: str) -> DockyardError:
     return DockyardError(f"{verb} {path}: {(exc.strerror or str(exc)).lower()}")
 
 
+def eval_symlinks(path: str) -> str:
+    """Go's ``filepath.EvalSymlinks`` of an absolute path: FileNotFoundError naming the
+    first element that does not exist (``lstat /nodir``)."""
+    current = "/"
+    for name in [p for p in path.split("/") if p]:
+        candidate = os.path.join(current, name)
+        if not os.path.lexists(candidate):
+            raise FileNotFoundError(2, "no such file or directory", candidate)
+        current = os.path.realpath(candidate)
+    return current
+
+
 def source_info(path: str, follow: bool) -> CopyInfo:
     """CopyInfoSourcePath for a local source."""
     rebase = ""
     try:
         if follow:
-            resolved, rebase = rebase_name(path, os.path.realpath(path))
-            if not os.path.lexists(resolved.rstrip("/") or "/"):
-                raise FileNotFoundError(2, "no such file or directory")
-        else:
-            parent, base = path.rsplit("/", 1) if "/" in path else ("", path)
-            resolved = os.path.realpath(parent or ".") + "/" + base
+            resolved, rebase = rebase_name(path, eval_symlinks(path))
+        else:  # Go: filepath.Split, EvalSymlinks(dir) + "/" + base ("//x" for "/x", as docker prints it)
+            parent, base = path[:path.rfind("/") + 1], path[path.rfind("/") + 1:]
+            resolved = (eval_symlinks(parent) if parent else "") + "/" + base
             if has_trailing_separator(path) and go_base(path) != go_base(resolved):
                 rebase = go_base(path)
         st = os.lstat(resolved)
     except OSError as exc:
-        raise _oserror(exc, "lstat", path) from None
+        raise _oserror(exc, "lstat", exc.filename or path) from None
     return CopyInfo(resolved, True, stat.S_ISDIR(st.st_mode), rebase)
 
 

@@ -6,7 +6,7 @@
   try; daemon warnings are printed as ``WARNING: ...``.
 - ``PendingWait``: ``POST /containers/{id}/wait?condition=...`` sent before the container
   starts (so a fast exit is not missed) and read when the session ends: the exit status,
-  or 125 with "Error waiting for container: ..." when the daemon says so.
+  or 125 with "Error waiting for container: ..." (a logrus line) when the daemon says so.
 - ``Session``: one attached container or exec: the hijacked connection, the local terminal
   in raw mode (``-it``), window sizes forwarded (at start and on every SIGWINCH), signals
   forwarded to the container (``--sig-proxy``), the streams pumped until the output ends
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import _signal  # type: ignore[import-not-found]
 
-from dockyard.cli import httpio, streams, terminal
+from dockyard.cli import httpio, logrus, streams, terminal
 from dockyard.cli.client import USER_AGENT, raise_for_status
 from dockyard.errors import DockyardError, NotFound
 from dockyard.oci import jsonio
@@ -194,13 +194,13 @@ class PendingWait:
             raw = resp.read()
             result = jsonio.loads(raw, "wait") if raw.strip() else {}
         except DockyardError as exc:
-            err.write(f"error waiting for container: {exc}\n")
+            logrus.error(err, f"error waiting for container: {exc}")
             return 125
         finally:
             self.close()
         error = (result or {}).get("Error") or {}
         if error.get("Message"):
-            err.write(f"Error waiting for container: {error['Message']}\n")
+            logrus.error(err, f"Error waiting for container: {error['Message']}")
             return 125
         return int((result or {}).get("StatusCode", 0))
 

@@ -4,9 +4,8 @@
   container's is its init's ``/proc/<pid>/root`` (its mount namespace: bind mounts
   included); a stopped one's snapshot is mounted read-write on a private temporary
   directory under the engine's mount dir, unmounted and removed afterwards.
-- :func:`resolve_in_scope`: a container path resolved inside the root the way dockerd's
-  ``FollowSymlinkInScope`` does: symlinks (absolute or relative) are followed as if the
-  root were ``/``; ``..`` never climbs above it.
+- container paths are resolved inside the root with :func:`dockyard.engine.scoped.resolve_in_scope`
+  (dockerd's ``FollowSymlinkInScope``: symlinks followed as if the root were ``/``).
 - :func:`resolve_path`: dockerd's ``ResolvePath``: the parents followed, the last element
   not (unless the path ends with ``/`` or ``/.``).
 - :func:`path_stat`: the ``X-Docker-Container-Path-Stat`` document (Go FileMode bits).
@@ -33,9 +32,8 @@ from typing import IO, Any
 from dockyard.containerd.archive.names import WHITEOUT_PREFIX
 from dockyard.engine import container_rootfs as rootfs
 from dockyard.engine.containers import ContainerService, Live
+from dockyard.engine.scoped import resolve_in_scope
 from dockyard.errors import InvalidArgument, NotFound
-
-MAX_LINKS = 255
 
 # Go's os.FileMode type bits
 MODE_DIR = 1 << 31
@@ -81,38 +79,6 @@ async def container_root(service: ContainerService, live: Live) -> AsyncIterator
             os.rmdir(path)
 
 
-def resolve_in_scope(root: str, path: str) -> str:
-    """``path`` (a container path) with every symlink followed inside ``root``: a host path."""
-    parts = [p for p in path.split("/") if p]
-    done: list[str] = []
-    links = 0
-    while parts:
-        name = parts.pop(0)
-        if name == ".":
-            continue
-        if name == "..":
-            if done:
-                done.pop()
-            continue
-        host = os.path.join(root, *done, name)
-        try:
-            st = os.lstat(host)
-        except (FileNotFoundError, NotADirectoryError):
-            done.append(name)
-            done.extend(p for p in parts if p)
-            return os.path.join(root, *posixpath.normpath("/" + "/".join(done)).lstrip("/").split("/"))
-        if stat.S_ISLNK(st.st_mode):
-            links += 1
-            if links > MAX_LINKS:
-                raise InvalidArgument(f"too many links in {path}")
-            target = os.readlink(host)
-            if target.startswith("/"):
-                done = []
-            parts = [p for p in target.split("/") if p] + parts
-            continue
-        done.append(name)
-    return os.path.join(root, *done) if done else root
-
 
 def resolve_path(root: str, path: str) -> str:
     """dockerd's ResolvePath: the parents followed in scope, the last element kept as is."""
@@ -147,11 +113,17 @@ def rfc3339(ns: int) -> str:
     return text + "Z"
 
 
+def _lstat(root: str, resolved: str) -> os.stat_result:
+    """lstat of a path inside ``root``; the root itself followed (a running container's
+    ``/proc/<pid>/root`` is a magic link to its directory)."""
+    return os.stat(root) if resolved == root else os.lstat(resolved)
+
+
 def path_stat(root: str, path: str, live: Live) -> tuple[str, dict[str, Any]]:
     """(the resolved host path, the stat document) of container ``path``; NotFound if missing."""
     resolved = resolve_path(root, path)
     try:
-        st = os.lstat(resolved)
+        st = _lstat(root, resolved)
     except (FileNotFoundError, NotADirectoryError):
         raise not_found(path, live) from None
     link = ""
@@ -159,6 +131,8 @@ def path_stat(root: str, path: str, live: Live) -> tuple[str, dict[str, Any]]:
         target = resolve_in_scope(root, posixpath.normpath("/" + path))
         link = "/" + os.path.relpath(target, root).lstrip("./") if target != root else "/"
     name = posixpath.basename(posixpath.normpath("/" + path)) or "/"
+    if resolved == root:
+        resolved = os.path.join(root, "")  # "/proc/<pid>/root/": tar lstats through the link
     doc = {"name": name, "size": st.st_size, "mode": go_mode(st), "mtime": rfc3339(st.st_mtime_ns),
            "linkTarget": link}
     return resolved, doc
@@ -205,7 +179,7 @@ def extract(root: str, path: str, live: Live, spool: IO[bytes], no_overwrite_dir
     """Extract the tar in ``spool`` into container directory ``path``."""
     dest = resolve_in_scope(root, posixpath.normpath("/" + path))
     try:
-        st = os.lstat(dest)
+        st = _lstat(root, dest)
     except (FileNotFoundError, NotADirectoryError):
         raise not_found(path, live) from None
     if not stat.S_ISDIR(st.st_mode):

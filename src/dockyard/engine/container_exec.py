@@ -63,6 +63,16 @@ def merge_env(base: list[str], extra: list[str]) -> list[str]:
     return out
 
 
+def tty_env(env: list[str]) -> list[str]:
+    """dockerd's env of a process with a TTY: ``TERM=xterm`` after PATH and HOSTNAME, unless
+    the container's env sets TERM."""
+    if any(item.split("=", 1)[0] == "TERM" for item in env):
+        return env
+    keys = [item.split("=", 1)[0] for item in env]
+    at = keys.index("HOSTNAME") + 1 if "HOSTNAME" in keys else len(env)
+    return [*env[:at], "TERM=xterm", *env[at:]]
+
+
 @dataclass
 class Exec:
     id: str
@@ -193,7 +203,8 @@ class ExecService:
         process = dict(spec.get("process") or {})
         process["args"] = list(e.cmd)
         process["terminal"] = e.tty
-        process["env"] = merge_env(list(process.get("env") or []), e.env)
+        process["env"] = merge_env(tty_env(list(process.get("env") or [])) if e.tty else
+                                   list(process.get("env") or []), e.env)
         if e.working_dir:
             process["cwd"] = e.working_dir
         if e.user:

@@ -4,7 +4,8 @@
   a deletion (Kind 2), a path the layers have is a change (0), any other an addition (1).
   Like dockerd, which keeps them in an init layer of its own, the mount points the engine
   and the runtime make (``/proc``, ``/sys``, ``/dev``..., ``/etc/hosts``, ``hostname``,
-  ``resolv.conf``) are not reported, nor a directory changed only by them.
+  ``resolv.conf``) are not reported, nor a directory changed or made only for them (``/etc``
+  of an image that has none).
 - :func:`export_root`: the whole root filesystem (upper over the layers) mounted read-only
   on a temporary directory, for ``tar`` to stream (``GET /containers/{id}/export``).
 """
@@ -68,11 +69,20 @@ def changes(upper: str, lowers: list[str]) -> list[dict[str, Any]]:
     kept = {p: k for p, k in found.items() if p not in INIT_PATHS}
     out = []
     for path, kind in sorted(kept.items()):
-        if kind == MODIFIED and os.path.isdir(os.path.join(upper, path.lstrip("/"))) and not any(
-                other.startswith(path + "/") for other in kept):
-            continue  # a directory the init paths alone touched
+        if kind != DELETED and _init_only_dir(upper, path, kind, kept):
+            continue  # a directory the init paths alone touched (or made: /etc of an image without one)
         out.append({"Path": path, "Kind": kind})
     return out
+
+
+def _init_only_dir(upper: str, path: str, kind: int, kept: dict[str, int]) -> bool:
+    """A directory of the upper layer with nothing reported under it, changed (or, when
+    added, holding a mount point) only because of the init paths."""
+    if not os.path.isdir(os.path.join(upper, path.lstrip("/"))):
+        return False
+    if any(other.startswith(path + "/") for other in kept):
+        return False
+    return kind == MODIFIED or any(init.startswith(path + "/") for init in INIT_PATHS)
 
 
 def rootfs_mounts(mounts: list[Mount]) -> list[Mount]:

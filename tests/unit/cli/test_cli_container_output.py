@@ -17,6 +17,7 @@ from dockyard.cli import ctr_archive, ctr_ports, ctr_stats, ctr_values
 from dockyard.cli.commands.port import natural_key
 from dockyard.cli.ctr_format import ContainerRow, ps_format
 from dockyard.cli.gotemplate import Formatter
+from dockyard.errors import DockyardError
 
 NOW = 1_750_000_000.0
 
@@ -201,6 +202,19 @@ def test_archive_rules(tmp_path: Any) -> None:
     file_src = ctr_archive.source_info(str(tmp_path / "dir" / "a"), False)
     with pytest.raises(Exception, match="no such directory"):
         ctr_archive.prepare(file_src, ctr_archive.CopyInfo("/nothere/"))
+
+
+def test_local_source_paths_as_docker_resolves_them(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "proc").write_text("not the root's")
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    root_entry = ctr_archive.source_info("/proc", False)  # the parent "/" is not the working directory
+    assert root_entry.is_dir and root_entry.path == "//proc"
+    with pytest.raises(DockyardError, match=r"^lstat //nonexistent: no such file or directory$"):
+        ctr_archive.source_info("/nonexistent", False)
+    for follow in (False, True):  # the first element that is missing
+        with pytest.raises(DockyardError, match=f"^lstat {tmp_path}/nodir: no such file or directory$"):
+            ctr_archive.source_info(str(tmp_path / "nodir" / "x"), follow)
 
 
 def _tar(*members: tuple[str, bytes | None, str]) -> list[bytes]:

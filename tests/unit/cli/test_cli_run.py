@@ -84,11 +84,12 @@ def test_run_detached_as_docker(world: tuple[FakeEngine, Containers]) -> None:
 @pytest.mark.parametrize(("message", "status"), [
     ('failed to create task: exec: "nope": executable file not found in $PATH', 127),
     ("exec /bin/x: permission denied", 126), ("exec /etc: is a directory", 126), ("cgroup trouble", 125)])
-@pytest.mark.parametrize("rm", [False, True])
-def test_start_failure_as_docker(world: tuple[FakeEngine, Containers], message: str, status: int, rm: bool) -> None:
+@pytest.mark.parametrize("flags", [[], ["--rm"], ["-d", "--rm"]], ids=" ".join)
+def test_start_failure_as_docker(world: tuple[FakeEngine, Containers], message: str, status: int,
+                                 flags: list[str]) -> None:
     fake, store = world
     store.start_reply = error_reply(400, message)
-    theirs, mine = _both(fake, ["run", *(["--rm"] if rm else []), "busybox", "nope"])
+    theirs, mine = _both(fake, ["run", *flags, "busybox", "nope"])
     assert mine == theirs
     assert mine[0] == status
 
@@ -174,7 +175,17 @@ def test_wait_error_is_125(world: tuple[FakeEngine, Containers]) -> None:
         {"StatusCode": 0, "Error": {"Message": "container vanished"}}))
     result = ours(fake, ["run", "busybox"])
     assert result.status == 125
-    assert result.err.endswith("Error waiting for container: container vanished\n")
+    assert result.err.endswith(' level=error msg="Error waiting for container: container vanished"\n')
+    assert result.err.splitlines()[-1].startswith('time="')  # a logrus line, as docker logs it
+
+
+def test_logrus_lines() -> None:
+    from dockyard.cli import logrus
+
+    assert logrus.line("error", 'exec: "nope": not found', "2026-11-28T16:03:25Z") == (
+        'time="2026-11-28T16:03:25Z" level=error msg="exec: \\"nope\\": not found"\n')
+    assert logrus.line("warning", "plain-word_1.2/x@y", "2026-11-28T16:03:25+01:00") == (
+        'time="2026-11-28T16:03:25+01:00" level=warning msg=plain-word_1.2/x@y\n')
 
 
 def test_pull_then_create(world: tuple[FakeEngine, Containers]) -> None:

@@ -338,3 +338,11 @@ def test_changes_of_an_upper_dir(tmp_path: Path) -> None:
     assert changes(str(bare), [str(lower / "bin")]) == [{"Path": "/newdir", "Kind": 1}]
     mounts = [Mount("overlay", "overlay", ["workdir=/w", "upperdir=/u", "lowerdir=/a:/b"])]
     assert overlay_dirs(mounts) == ("/u", ["/a", "/b"])
+
+
+def test_exec_env_with_a_tty() -> None:
+    from dockyard.engine.container_exec import tty_env
+
+    assert tty_env(["PATH=/bin", "HOSTNAME=h", "A=1"]) == ["PATH=/bin", "HOSTNAME=h", "TERM=xterm", "A=1"]
+    assert tty_env(["PATH=/bin", "TERM=vt100"]) == ["PATH=/bin", "TERM=vt100"]  # the container's wins
+    assert tty_env([]) == ["TERM=xterm"]

@@ -75,7 +75,8 @@ def make_template(fmt: str) -> Template | None:
         return None
     try:
         template = Template("{{json .}}" if fmt == "json" else fmt)
-        template.execute(message({}, "*events.Message"))
+        # Go evaluates a key of a nil map (the empty event's Attributes) to no value, not an error
+        template.execute(message({"Actor": {"Attributes": {}}}, "*events.Message"))
     except TemplateError as exc:
         raise command.StatusError(64, f"Error parsing format: {exc}") from None
     return template

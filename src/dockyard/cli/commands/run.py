@@ -66,7 +66,9 @@ def _attach_start_wait(cli: command.Cli, opts: Options, body: dict, container_id
     client = cli.client
     stdin, stdout, stderr, tty = body["AttachStdin"], body["AttachStdout"], body["AttachStderr"], body["Tty"]
     attach = stdin or stdout or stderr
-    wait = runflow.PendingWait(client, container_id, "removed" if opts.rm else "next-exit") if attach else None
+    condition = "removed" if opts.rm else "next-exit"
+    # docker sends the wait detached too; with --rm it reads it when the start fails
+    wait = runflow.PendingWait(client, container_id, condition) if attach or opts.rm else None
     session = proxy = None
     if not attach:  # docker prints the ID as the start goes out, whatever the start does
         cli.out.write(container_id + "\n")
@@ -83,8 +85,8 @@ def _attach_start_wait(cli: command.Cli, opts: Options, body: dict, container_id
         except DockyardError as exc:
             if session is not None:
                 session.close()
-            if wait is not None and opts.rm:
-                wait.status(_Discard())
+            if wait is not None and opts.rm:  # docker waits for the removal (and logs its error)
+                wait.status(cli.err)
             raise command.StatusError(runflow.start_error_status(str(exc)),
                                       f"dockyard: {exc}\n\nRun 'dockyard run --help' for more information") from None
         if session is None or wait is None:
@@ -92,8 +94,3 @@ def _attach_start_wait(cli: command.Cli, opts: Options, body: dict, container_id
         return session.until_exit(wait, f"/containers/{container_id}", stop=True)
     finally:
         runflow.close_all(proxy, session, wait)
-
-
-class _Discard:
-    def write(self, text: str) -> int:
-        return len(text)

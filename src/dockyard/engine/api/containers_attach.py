@@ -96,9 +96,9 @@ async def _copy_in(session: Hijacked, live: Live, keys: bytes, close_stdin: bool
     while True:
         data = await session.recv()
         if not data:
-            if close_stdin:
-                if live.io.stdin_ready.is_set():
-                    await service_of(ctx).lifecycle.close_stdin(live)
+            if close_stdin:  # an EOF before the start (docker run -i < /dev/null) closes it once it exists
+                await live.io.stdin_ready.wait()
+                await service_of(ctx).lifecycle.close_stdin(live)
                 return "closed"
             return "eof"
         passed, detached = matcher.feed(data)
