@@ -1,16 +1,18 @@
-"""The archive service's stream plumbing: request messages read as one file, and the
-bounded chunk queue a save writes into (which gives up once its reader has gone)."""
+"""The archive service's stream plumbing: request messages read as one file, the
+chunk writer of a save, and the bounded thread pump of save and load (which gives up once
+its reader has gone)."""
 
 from __future__ import annotations
 
 import io
-import queue
+import threading
+from collections.abc import Callable
 from types import SimpleNamespace
 
 import pytest
 
-from dockyard.containerd.server.archive import CHUNK, MessageReader, _QueueWriter
-from dockyard.errors import Unavailable
+from dockyard.containerd.server.archive import CHUNK, MessageReader, _QueueWriter, pumped
+from dockyard.errors import InvalidArgument, Unavailable
 
 
 def messages(*parts: bytes) -> list[SimpleNamespace]:
@@ -30,20 +32,57 @@ def test_message_reader_without_data() -> None:
 
 
 def test_queue_writer_chunks_and_flushes() -> None:
-    chunks: queue.Queue[bytes | None] = queue.Queue()
-    writer = _QueueWriter(chunks, lambda: False)
+    chunks: list[bytes] = []
+    writer = _QueueWriter(chunks.append)
     writer.write(b"x" * (CHUNK + 10))
     writer.write(b"y")
-    assert chunks.get_nowait() == b"x" * CHUNK and chunks.empty()
+    assert chunks == [b"x" * CHUNK]
     writer.flush()
-    assert chunks.get_nowait() == b"x" * 10 + b"y"
+    assert chunks == [b"x" * CHUNK, b"x" * 10 + b"y"]
 
 
-def test_queue_writer_stops_when_the_reader_left() -> None:
-    chunks: queue.Queue[bytes | None] = queue.Queue(1)
-    gone = False
-    writer = _QueueWriter(chunks, lambda: gone)
-    writer.write(b"z" * CHUNK)  # fills the queue
-    gone = True
-    with pytest.raises(Unavailable, match="reader went away"):
-        writer.write(b"z" * CHUNK)
+class FakeContext:
+    def __init__(self) -> None:
+        self.callbacks: list[Callable[[], None]] = []
+
+    def add_callback(self, callback: Callable[[], None]) -> bool:
+        self.callbacks.append(callback)
+        return True
+
+
+def test_pumped_yields_in_order_then_raises_the_work_error() -> None:
+    def work(put: Callable[[int], None]) -> None:
+        put(1)
+        put(2)
+        raise InvalidArgument("bad archive")
+
+    items = pumped(work, FakeContext(), "load")  # type: ignore[arg-type]
+    assert next(items) == 1 and next(items) == 2
+    with pytest.raises(InvalidArgument, match="bad archive"):
+        next(items)
+
+
+@pytest.mark.parametrize("leave", ["close", "call ended"])
+def test_pumped_stops_the_work_when_the_reader_left(leave: str) -> None:
+    stopped = threading.Event()
+    said: list[str] = []
+
+    def work(put: Callable[[bytes], None]) -> None:
+        try:
+            while True:
+                put(b"z" * CHUNK)
+        except Unavailable as exc:
+            said.append(str(exc))
+            stopped.set()
+            raise
+
+    context = FakeContext()
+    items = pumped(work, context, "save")  # type: ignore[arg-type]
+    next(items)
+    if leave == "close":
+        items.close()
+    else:
+        for callback in context.callbacks:
+            callback()
+        assert set(items) <= {b"z" * CHUNK}  # what was queued already, then the end
+    assert stopped.wait(5) and said == ["save: the reader went away"]
