@@ -60,6 +60,12 @@ def test_cp_out_to_stdout_and_dirs(docker: RunningEngine, engine_busybox: str, t
         assert (tmp_path / "etc" / "passwd").read_text().startswith("root:")
         docker.docker("cp", "cp-out:/etc/passwd", str(tmp_path))
         assert (tmp_path / "passwd").read_text() == (tmp_path / "etc" / "passwd").read_text()
+        root = subprocess.run([DOCKER, "cp", "cp-out:/", "-"], env=docker.docker_env(),
+                              capture_output=True, check=True, timeout=60).stdout
+        with tarfile.open(fileobj=io.BytesIO(root)) as tar:
+            names = set(tar.getnames())
+        assert {".", "./proc", "./sys", "./dev", "./bin/busybox", "./etc/hostname"} <= names, sorted(names)[:20]
+        assert not any(n.startswith(("./proc/", "./sys/", "./dev/")) for n in names)  # no kernel files
         missing = docker.docker("cp", "cp-out:/nope", str(tmp_path), check=False)
         assert missing.returncode == 1
         assert "Could not find the file /nope in container cp-out" in missing.stderr

@@ -142,14 +142,36 @@ def stat_header(doc: dict[str, Any]) -> str:
     return base64.b64encode(json.dumps(doc).encode()).decode()
 
 
-def write_tar(resolved: str, path: str, out: IO[bytes]) -> None:
-    """A tar of ``resolved`` (not following its symlinks), the top entry named after ``path``."""
+# the kernel's file systems a running container has mounted there: their directories go
+# into an archive, their contents not (dockerd archives the root file system, where
+# nothing is mounted on them)
+KERNEL_MOUNTS = ("proc", "sys", "dev")
+
+
+def write_tar(resolved: str, path: str, out: IO[bytes], root: str = "") -> None:
+    """A tar of ``resolved`` (not following its symlinks), the top entry named after ``path``;
+    under ``root`` (the container's), the contents of /proc, /sys and /dev left out."""
     clean = posixpath.normpath("/" + path)
     base = posixpath.basename(clean) or "."
     if path.endswith("/.") and base != ".":
         base = "."
+    skipped = {os.path.join(root, name) for name in KERNEL_MOUNTS} if root else set()
     with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-        tar.add(resolved, arcname=base, recursive=True)
+        _add(tar, resolved, base, skipped)
+
+
+def _add(tar: tarfile.TarFile, host: str, arcname: str, skipped: set[str]) -> None:
+    try:
+        tar.add(host, arcname=arcname, recursive=False)
+    except FileNotFoundError:
+        return  # gone meanwhile (a running container changes its files)
+    if stat.S_ISDIR(os.lstat(host).st_mode) and host.rstrip("/") not in skipped:
+        try:
+            names = sorted(os.listdir(host))
+        except FileNotFoundError:
+            return
+        for name in names:
+            _add(tar, os.path.join(host, name), f"{arcname}/{name}", skipped)
 
 
 def _check_entries(spool: IO[bytes], dest: str, no_overwrite_dir_non_dir: bool) -> None:

@@ -124,6 +124,10 @@ class State:
     def set_stopped(self, exit_code: int, finished_ns: int, error: str = "") -> None:
         self.status, self.running, self.paused, self.restarting = EXITED, False, False, False
         self.pid, self.exit_code, self.error = 0, exit_code, error
+        # the shim's exit time may read a hair earlier than the engine's start time of a
+        # process that ended at once: never before it started
+        if self.started_at != ZERO_TIME:
+            finished_ns = max(finished_ns, parse_time(self.started_at))
         self.finished_at = format_time(finished_ns)
 
     def set_restarting(self, exit_code: int, finished_ns: int) -> None:

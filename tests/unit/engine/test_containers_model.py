@@ -86,6 +86,13 @@ def test_status_text() -> None:
     assert s.running and status_text(s, NS + 3 * 10**9) == "Restarting (1) 2 seconds ago"
 
 
+def test_finished_never_before_started() -> None:
+    s = State()
+    s.set_running(42, NS + 5000)
+    s.set_stopped(0, NS + 1000)  # the shim's clock read a hair earlier
+    assert s.finished_at == s.started_at
+
+
 # -- store ------------------------------------------------------------------------------------------------
 def test_store_names_are_unique(tmp_path: Path) -> None:
     store = ContainerStore(str(tmp_path))

@@ -46,7 +46,7 @@ def routes(ctx: EngineContext) -> list[RouteDef]:
             async with archive.container_root(service, live) as root:
                 def build() -> dict[str, object]:
                     resolved, doc = archive.path_stat(root, path, live)
-                    archive.write_tar(resolved, path, spool)
+                    archive.write_tar(resolved, path, spool, root)
                     return doc
                 doc = await asyncio.to_thread(build)
             spool.seek(0)

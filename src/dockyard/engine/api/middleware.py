@@ -14,6 +14,7 @@ headers every response carries.
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 from aiohttp import web
@@ -36,6 +37,18 @@ def error_response(status: int, message: str) -> web.Response:
                         headers={"Content-Type": "application/json"})
 
 
+# a container reference with a slash in it reaches no route here, but a handler in dockerd
+# (its routes take ``{name:.*}``): answer as that handler does
+_CONTAINER_PATH = re.compile(r"^(?:/v[0-9.]+)?/containers/(.+)/(?:json|top|logs|changes|export|stats|resize|start|"
+                             r"stop|restart|kill|update|rename|pause|unpause|attach|attach/ws|wait|archive)$")
+
+
+def unrouted_message(path: str) -> str:
+    """The 404 message for a path no route takes."""
+    found = _CONTAINER_PATH.match(path)
+    return f"No such container: {found.group(1)}" if found else PAGE_NOT_FOUND
+
+
 @web.middleware
 async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
@@ -47,7 +60,7 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
             log.debug("%s %s: %d %s", request.method, request.path, exc.http_status, exc)
         return error_response(exc.http_status, exc.message)
     except web.HTTPNotFound:
-        return error_response(404, PAGE_NOT_FOUND)
+        return error_response(404, unrouted_message(request.path))
     except web.HTTPMethodNotAllowed:
         return error_response(404, PAGE_NOT_FOUND)
     except web.HTTPException as exc:
