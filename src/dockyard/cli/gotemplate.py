@@ -15,11 +15,11 @@ the template does not parse).
 
 from __future__ import annotations
 
-from dockyard.cli.gofmt import MISSING, GoNil, GoSlice, GoStruct
+from dockyard.cli.gofmt import MISSING, GoNil, GoSlice, GoStruct, format_value
 from dockyard.cli.tabwriter import TabWriter
 from dockyard.cli.tmpl_exec import State
 from dockyard.cli.tmpl_funcs import BUILTINS, DOCKER, HEADER, Func, FuncError
-from dockyard.cli.tmpl_nodes import TemplateError
+from dockyard.cli.tmpl_nodes import Action, Field, TemplateError, Text
 from dockyard.cli.tmpl_parse import parse as _parse
 
 TYPE_CHECKING = False
@@ -47,6 +47,7 @@ class Template:
         self.funcs: dict[str, Any] = {**BUILTINS, **DOCKER, **(funcs or {})}
         self.root = _parse(text, name, set(self.funcs))
         self.missingkey_error = False
+        self._flat = _flat_parts(self.root)
 
     def option(self, setting: str) -> Template:
         """Go's ``Template.Option``: ``missingkey=error`` fails on a missing map key (inspect's raw fallback)."""
@@ -57,6 +58,8 @@ class Template:
 
     def execute_into(self, out: list[str], data: Any, funcs: Mapping[str, Any] | None = None) -> None:
         """Append the output to ``out``; on an error what was written before stays there."""
+        if self._flat is not None and not funcs and _fast(self._flat, out, data):
+            return
         table = {**self.funcs, **funcs} if funcs else self.funcs
         State(self.name, self.text, table, out, self.missingkey_error).run(self.root, data)
 
@@ -64,6 +67,46 @@ class Template:
         out: list[str] = []
         self.execute_into(out, data, funcs)
         return "".join(out)
+
+
+def _flat_parts(root: Any) -> list[tuple[bool, str]] | None:
+    """A template of text and ``{{.Method}}`` actions only (the tables' formats) as its
+    parts, (is a field, text or name); None for any other template."""
+    parts: list[tuple[bool, str]] = []
+    for node in root.nodes:
+        if isinstance(node, Text):
+            parts.append((False, node.text))
+            continue
+        if not isinstance(node, Action) or node.pipe.decl or len(node.pipe.cmds) != 1:
+            return None
+        args = node.pipe.cmds[0].args
+        if len(args) != 1 or not isinstance(args[0], Field) or len(args[0].idents) != 1:
+            return None
+        parts.append((True, args[0].idents[0]))
+    return parts
+
+
+def _fast(parts: list[tuple[bool, str]], out: list[str], data: Any) -> bool:
+    """Render ``parts`` over a row object whose fields are methods without arguments, as
+    the general walk would; False (nothing written) when anything is not that simple."""
+    if data is None or isinstance(data, (dict, GoStruct, GoNil, str, int, float, list, tuple)):
+        return False
+    mark = len(out)
+    try:
+        for is_field, text in parts:
+            if not is_field:
+                out.append(text)
+                continue
+            method = getattr(data, text, None)
+            code = getattr(getattr(method, "__func__", None), "__code__", None)
+            if code is None or code.co_argcount != 1 or code.co_flags & 0x0C:
+                raise LookupError(text)  # not a plain method of the row: the general walk decides
+            value = method()  # type: ignore[misc]
+            out.append(format_value(MISSING if value is None else value))
+    except Exception:
+        del out[mark:]
+        return False
+    return True
 
 
 def parse(text: str, name: str = "", funcs: Mapping[str, Any] | None = None) -> Template:
