@@ -478,3 +478,28 @@ def test_init_runs_as_pid_1_and_forwards_signals(docker: RunningEngine) -> None:
     assert state(docker, "inited")["ExitCode"] == 143
     assert inspect(docker, "inited")["HostConfig"]["Init"] is True  # type: ignore[index]
     docker.docker("rm", "inited")
+
+
+def test_health_checks(docker: RunningEngine) -> None:
+    since = time.time()
+    docker.docker("run", "-d", "--name", "hc", "--health-cmd", "test -f /tmp/ok", "--health-interval", "300ms",
+                  "--health-retries", "2", "busybox", "sh", "-c", "sleep 1.5; touch /tmp/ok; sleep 100")
+    assert "health: starting" in docker.docker("ps", "--format", "{{.Status}}").stdout
+    wait_for(lambda: (state(docker, "hc").get("Health") or {}).get("Status") == "unhealthy", 10, "unhealthy")
+    wait_for(lambda: (state(docker, "hc").get("Health") or {}).get("Status") == "healthy", 10, "healthy")
+    health = state(docker, "hc")["Health"]
+    assert isinstance(health, dict) and health["FailingStreak"] == 0 and health["Log"][-1]["ExitCode"] == 0
+    assert docker.docker("ps", "-q", "--filter", "health=healthy").stdout.split() != []
+    assert docker.docker("ps", "-q", "--filter", "health=none").stdout.split() == []
+    events = docker.docker("events", "--since", f"{since:.3f}", "--until", f"{time.time():.3f}", "--filter",
+                           "event=health_status", "--format", "{{.Action}}").stdout.split("\n")
+    assert "health_status: unhealthy" in events and "health_status: healthy" in events
+    docker.docker("stop", "-t", "1", "hc")
+    assert state(docker, "hc")["Health"]["Status"] == "unhealthy"  # type: ignore[index]  # as dockerd says
+
+    docker.docker("run", "-d", "--name", "slow", "--health-cmd", "sleep 5", "--health-interval", "200ms",
+                  "--health-timeout", "300ms", "busybox", "sleep", "100")
+    wait_for(lambda: bool((state(docker, "slow").get("Health") or {}).get("Log")), 10, "a probe")
+    probe = state(docker, "slow")["Health"]["Log"][0]  # type: ignore[index]
+    assert probe["ExitCode"] == -1 and probe["Output"] == "Health check exceeded timeout (300ms)"
+    docker.docker("rm", "-f", "hc", "slow")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dockyard.engine import defaults, logs_jsonfile
+from dockyard.engine.container_health import check_healthcheck, merge_healthcheck
 from dockyard.engine.spec_fields import get_int, get_str, get_str_map, get_strs, is_zero
 from dockyard.errors import InvalidArgument
 
@@ -29,7 +30,6 @@ RESTART_POLICIES = ("", "no", "always", "unless-stopped", "on-failure")
 
 # Config fields accepted only at their zero value
 _CONFIG_UNSUPPORTED = {
-    "Healthcheck": "health checks are not supported yet",
     "OnBuild": "ONBUILD triggers belong to image builds",
     "Shell": "Shell belongs to image builds",
     "MacAddress": "MAC addresses need the network service (not available yet)",
@@ -44,13 +44,9 @@ _CONFIG_DEFAULTS: dict[str, Any] = {
 
 def check_config(config: Mapping[str, Any]) -> None:
     for key, why in _CONFIG_UNSUPPORTED.items():
-        value = config.get(key)
-        if not is_zero(value) and not (key == "Healthcheck" and _healthcheck_none(value)):
+        if not is_zero(config.get(key)):
             raise InvalidArgument(f"Config.{key}: {why}")
-
-
-def _healthcheck_none(value: Any) -> bool:
-    return isinstance(value, dict) and value.get("Test") in (["NONE"], None)
+    check_healthcheck(config.get("Healthcheck"))
 
 
 def merge_config(config: Mapping[str, Any], image: Mapping[str, Any], container_id: str,
@@ -85,6 +81,11 @@ def merge_config(config: Mapping[str, Any], image: Mapping[str, Any], container_
             out[key] = None
     if not out.get("StopSignal") and image.get("StopSignal"):
         out["StopSignal"] = image["StopSignal"]
+    health = merge_healthcheck(config.get("Healthcheck"), image.get("Healthcheck"))
+    if health:
+        out["Healthcheck"] = health
+    if image.get("Shell"):
+        out["Shell"] = list(image["Shell"])  # a CMD-SHELL check runs through it
     if not out.get("Hostname") and network_mode != "host":
         out["Hostname"] = container_id[:12]
     return out

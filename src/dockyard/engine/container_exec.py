@@ -318,6 +318,15 @@ class ExecService:
             await self.sv.unary(self.sv.tasks.ResizePty, tasks_pb2.ResizePtyRequest(
                 container_id=e.container_id, exec_id=e.id, width=width, height=height))
 
+    async def kill(self, e: Exec, signal: int = 9) -> None:
+        """Signal a running exec's process (a health probe past its timeout)."""
+        if e.running:
+            try:
+                await self.sv.unary(self.sv.tasks.Kill, tasks_pb2.KillRequest(
+                    container_id=e.container_id, exec_id=e.id, signal=signal))
+            except DockyardError as exc:
+                log.debug("exec %s: Kill: %s", e.id, exc)
+
     async def close_stdin(self, e: Exec) -> None:
         e.io.close_stdin()
         if e.running:

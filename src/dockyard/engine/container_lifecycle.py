@@ -184,6 +184,7 @@ class Lifecycle:
             raise error from None
         c.state.set_running(live.task_pid, time.time_ns())
         c.has_started = True
+        self.service.health.start(live)
         self.service.save(c)
         self.service.publish(c, "start")
 
@@ -196,6 +197,7 @@ class Lifecycle:
             c = live.container
             live.io.finish()
             self.service.execs.container_exited(c.id)
+            self.service.health.stop(live)
             await self._delete(c.id)
             live.task_pid = 0
             started = parse_time(c.state.started_at)

@@ -109,12 +109,16 @@ class State:
     error: str = ""
     started_at: str = ZERO_TIME
     finished_at: str = ZERO_TIME
+    health: dict[str, Any] | None = None  # State.Health of a container with a health check
 
     def to_api(self) -> dict[str, Any]:
-        return {"Status": self.status, "Running": self.running, "Paused": self.paused,
-                "Restarting": self.restarting, "OOMKilled": self.oom_killed, "Dead": self.dead, "Pid": self.pid,
-                "ExitCode": self.exit_code, "Error": self.error, "StartedAt": self.started_at,
-                "FinishedAt": self.finished_at}
+        doc = {"Status": self.status, "Running": self.running, "Paused": self.paused,
+               "Restarting": self.restarting, "OOMKilled": self.oom_killed, "Dead": self.dead, "Pid": self.pid,
+               "ExitCode": self.exit_code, "Error": self.error, "StartedAt": self.started_at,
+               "FinishedAt": self.finished_at}
+        if self.health is not None:
+            doc["Health"] = self.health
+        return doc
 
     def set_running(self, pid: int, started_ns: int) -> None:
         self.status, self.running, self.paused, self.restarting = RUNNING, True, False, False
@@ -144,7 +148,11 @@ def status_text(state: State, now_ns: int | None = None) -> str:
         if state.restarting:
             ago = human_duration((now - parse_time(state.finished_at)) / 1e9)
             return f"Restarting ({state.exit_code}) {ago} ago"
-        return f"Up {human_duration((now - parse_time(state.started_at)) / 1e9)}"
+        up = f"Up {human_duration((now - parse_time(state.started_at)) / 1e9)}"
+        if state.health:
+            status = state.health.get("Status") or "starting"
+            return f"{up} (health: starting)" if status == "starting" else f"{up} ({status})"
+        return up
     if state.removing:
         return "Removal In Progress"
     if state.dead:

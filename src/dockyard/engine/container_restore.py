@@ -78,6 +78,7 @@ async def _restore_one(service: ContainerService, live: Live, task: Any) -> None
                 c.state.set_running(int(task.pid), time.time_ns())
             c.state.pid, c.state.paused, c.state.restarting = int(task.pid), paused, False
             c.state.status = PAUSED if paused else RUNNING
+            service.health.start(live)
             service.save(c)
             live.io.start_copying(("stdout",) if c.tty else ("stdout", "stderr"))
         log.info("container %s: running (pid %d), found again", c.id, task.pid)

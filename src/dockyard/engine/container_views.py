@@ -36,7 +36,7 @@ LIST_FILTERS = ("ancestor", "before", "expose", "exited", "health", "id", "isola
                 "name", "network", "publish", "since", "status", "volume")
 PRUNE_FILTERS = ("until", "label", "label!")
 HEALTH_STATES = ("starting", "healthy", "unhealthy", "none")
-NO_HEALTHCHECK = "none"  # every container's health status until health checks exist
+NO_HEALTHCHECK = "none"  # the health filter's value for a container without a check
 
 
 def state_string(c: Container) -> str:
@@ -212,7 +212,8 @@ def select(service: ContainerService, filters: Filters, all_: bool, limit: int,
         networks = filters.values("network")
         if networks and str(c.host_config.get("NetworkMode")) not in networks:
             continue
-        if filters.values("health") and NO_HEALTHCHECK not in filters.values("health"):
+        health = (c.state.health or {}).get("Status") or NO_HEALTHCHECK
+        if filters.values("health") and health not in filters.values("health"):
             continue
         if tasks == {"true"}:  # no container is a swarm task
             continue

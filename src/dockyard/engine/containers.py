@@ -82,6 +82,7 @@ def no_such_container(ref: str) -> NotFound:
 class ContainerService:
     def __init__(self, ctx: EngineContext, host: Host | None = None) -> None:
         from dockyard.engine.container_exec import ExecService
+        from dockyard.engine.container_health import HealthMonitor
         from dockyard.engine.container_lifecycle import Lifecycle
 
         self.ctx = ctx
@@ -99,6 +100,7 @@ class ContainerService:
         self._reserved: set[str] = set()
         self.lifecycle = Lifecycle(self)
         self.execs = ExecService(self)
+        self.health = HealthMonitor(self)
 
     # -- records ---------------------------------------------------------------------------
     def load(self) -> None:
@@ -324,6 +326,7 @@ class ContainerService:
             live.removed = True
             self.live.pop(container.id, None)
             self.execs.forget_container(container.id)
+            self.health.stop(live, final=False)
         self.publish(container, "destroy")
         self.lifecycle.resolve_waiters(live, removed=True)
 
@@ -380,6 +383,7 @@ class ContainerService:
             live.io.detach_all()
 
     def close(self) -> None:
+        self.health.close()
         self.lifecycle.close()
         self.end_streams()
         self.store.close()

@@ -159,9 +159,12 @@ def test_host_config_checks() -> None:
         cc.restart_policy({"RestartPolicy": {"Name": "sometimes"}})
     with pytest.raises(InvalidArgument, match="logging driver 'syslog' is not supported"):
         cc.host_config({"LogConfig": {"Type": "syslog"}}, "json-file", {})
-    with pytest.raises(InvalidArgument, match=r"Config\.Healthcheck"):
-        cc.check_config({"Healthcheck": {"Test": ["CMD", "true"]}})
+    cc.check_config({"Healthcheck": {"Test": ["CMD", "true"], "Interval": 10**9, "Retries": 2}})
     cc.check_config({"Healthcheck": {"Test": ["NONE"]}})
+    with pytest.raises(InvalidArgument, match=r"Config\.Healthcheck\.Test: unknown type 'RUN'"):
+        cc.check_config({"Healthcheck": {"Test": ["RUN", "true"]}})
+    with pytest.raises(InvalidArgument, match=r"Interval in Healthcheck cannot be less than 1ms"):
+        cc.check_config({"Healthcheck": {"Test": ["CMD", "true"], "Interval": 5}})
 
 
 def test_signals() -> None:
