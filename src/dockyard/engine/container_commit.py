@@ -28,7 +28,7 @@ import logging
 import secrets
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import IO, Any
 
 import grpc
@@ -221,28 +221,46 @@ class Committer:
 
     async def _commit(self, live: Live, run_config: dict[str, Any], author: str, comment: str, name: str) -> str:
         c = live.container
-        parent = await self.images.get(c.image_id)
-        if parent.manifest is None:
-            raise FailedPrecondition(f"image {c.image_id} of container {c.id} has no manifest here")
-        parent_doc = json.loads(await self.sv.read_blob(parent.manifest.config.digest))
+        mounts = await rootfs.mounts(self.sv, c.snapshot_key or c.id)
+
+        def make_config(parent_doc: Mapping[str, Any], diff_id: str) -> dict[str, Any]:
+            return child_config(parent_doc, diff_id=diff_id, run_config=run_config, container_config=c.config,
+                                container_id=c.id, author=author, comment=comment)
+
+        return await self.write_image(c.image_id, make_config, mounts=mounts, name=name,
+                                      missing=f"image {c.image_id} of container {c.id} has no manifest here")
+
+    async def write_image(self, parent_id: str, make_config: Callable[[Mapping[str, Any], str], dict[str, Any]], *,
+                          mounts: list[Any] | None = None, name: str = "", missing: str = "") -> str:
+        """A child image of ``parent_id`` ("" for none: ``scratch``): the changes in the
+        snapshot ``mounts`` (None: no layer, an empty-layer step) as its layer, the config
+        ``make_config(parent's config document, the new layer's diff ID or "")``; named
+        ``name``, else kept by a dangling record. Its ID."""
+        parent_doc: dict[str, Any] = {}
+        layers: list[Descriptor] = []
+        if parent_id:
+            parent = await self.images.get(parent_id)
+            if parent.manifest is None:
+                raise FailedPrecondition(missing or f"image {parent_id} has no manifest here")
+            parent_doc = json.loads(await self.sv.read_blob(parent.manifest.config.digest))
+            layers = list(parent.manifest.layers)
         parent_chains = chain_ids(parent_doc.get("rootfs", {}).get("diff_ids") or [])
         parent_chain = parent_chains[-1] if parent_chains else ""
-        mounts = await rootfs.mounts(self.sv, c.snapshot_key or c.id)
         lease = await self._lease()
         try:
-            with tempfile.TemporaryFile(dir=self.containers.ctx.config.data_root) as spool:
-                layer = await asyncio.to_thread(write_container_layer, mounts, spool, self.containers.mount_dir)
-                layers = list(parent.manifest.layers)
-                diff_id = "" if layer.empty or layer.diff_id == EMPTY_LAYER_DIFF_ID else layer.diff_id
-                top = parent_chain
-                if diff_id:
-                    await self._write_file(lease, spool, layer)
-                    layer_desc = Descriptor(mediatypes.OCI_LAYER_GZIP, layer.digest, layer.size)
-                    layers.append(layer_desc)
-                    top = child_chain_id(parent_chain, diff_id)
-                    await self._unpack(lease, layer_desc, diff_id, parent_chain, top)
-            doc = child_config(parent_doc, diff_id=diff_id, run_config=run_config, container_config=c.config,
-                               container_id=c.id, author=author, comment=comment)
+            diff_id = ""
+            top = parent_chain
+            if mounts is not None:
+                with tempfile.TemporaryFile(dir=self.containers.ctx.config.data_root) as spool:
+                    layer = await asyncio.to_thread(write_container_layer, mounts, spool, self.containers.mount_dir)
+                    diff_id = "" if layer.empty or layer.diff_id == EMPTY_LAYER_DIFF_ID else layer.diff_id
+                    if diff_id:
+                        await self._write_file(lease, spool, layer)
+                        layer_desc = Descriptor(mediatypes.OCI_LAYER_GZIP, layer.digest, layer.size)
+                        layers.append(layer_desc)
+                        top = child_chain_id(parent_chain, diff_id)
+                        await self._unpack(lease, layer_desc, diff_id, parent_chain, top)
+            doc = make_config(parent_doc, diff_id)
             config_bytes = _json(doc)
             config_desc = Descriptor(mediatypes.OCI_CONFIG, digest_bytes(config_bytes), len(config_bytes))
             await self._write_bytes(lease, config_bytes, config_desc.digest,

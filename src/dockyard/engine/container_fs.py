@@ -27,7 +27,10 @@ INIT_PATHS = frozenset(("/proc", "/sys", "/dev", "/dev/pts", "/dev/shm", "/dev/m
 
 
 def overlay_dirs(mounts: list[Mount]) -> tuple[str, list[str]]:
-    """(upper, lowers) of a container snapshot's overlay mount."""
+    """(upper, lowers) of a container snapshot's overlay mount; a snapshot without a parent
+    (``FROM scratch``) is the snapshotter's read-write bind of its upper directory."""
+    if len(mounts) == 1 and mounts[0].type == "bind" and "ro" not in mounts[0].options:
+        return mounts[0].source, []
     for m in mounts:
         if m.type != "overlay":
             continue

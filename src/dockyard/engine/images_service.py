@@ -26,7 +26,8 @@ from google.protobuf import field_mask_pb2
 
 from dockyard.containerd.api.services.images.v1 import images_pb2
 from dockyard.containerd.api.types import descriptor_pb2
-from dockyard.engine import image_inspect
+from dockyard.engine import image_inspect, image_parents
+from dockyard.engine.build.buildcache import BuildCache
 from dockyard.engine.context import EngineContext, ImageUse
 from dockyard.engine.filters import Filters
 from dockyard.engine.image_catalog import Catalog, DockerImage, Resolver, load_catalog
@@ -69,6 +70,14 @@ class ImageService:
         self.supervisor = ctx.supervisor
         self.resolver = Resolver(ctx.supervisor)
         self.lock = asyncio.Lock()
+        self._build_cache: BuildCache | None = None
+
+    @property
+    def build_cache(self) -> BuildCache:
+        """The builder's cache and the images' parent links (opened on first use)."""
+        if self._build_cache is None:
+            self._build_cache = BuildCache(self.ctx.config.data_root)
+        return self._build_cache
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -84,9 +93,10 @@ class ImageService:
         return await self.ctx.image_users()
 
     async def summaries(self, filters: Filters, *, shared_size: bool = False,
-                   api_version: str = "1.47") -> list[dict[str, Any]]:
+                   api_version: str = "1.47", all_images: bool = True) -> list[dict[str, Any]]:
         filters.validate(LIST_FILTERS)
         catalog = await self.catalog()
+        hidden = set() if all_images else image_parents.hidden_parents(catalog.images, self.build_cache.parent_map())
         dangling = parse_bool_filter(filters, "dangling")
         before = [catalog.lookup(name)[0].created for name in filters.values("before")]
         since = [catalog.lookup(name)[0].created for name in filters.values("since")]
@@ -95,6 +105,8 @@ class ImageService:
         patterns = sorted(filters.values("reference"))
         out = []
         for image in catalog.images:
+            if image.id in hidden:
+                continue
             if dangling is not None and image.dangling != dangling:
                 continue
             if any(image.created >= t for t in before) or any(image.created <= t for t in since):
@@ -116,7 +128,11 @@ class ImageService:
         return image_inspect.inspect(await self.get(name), api_version)
 
     async def history(self, name: str) -> list[dict[str, Any]]:
-        return image_inspect.history(await self.get(name))
+        catalog = await self.catalog()
+        image, _ = catalog.lookup(name)
+        rows = image_inspect.history(image)
+        by_id = {i.id: i for i in catalog.images}
+        return image_parents.history_ids(rows, image.id, self.build_cache.parent_map(), by_id)
 
     # -- records -----------------------------------------------------------------------------
 
@@ -217,7 +233,48 @@ class ImageService:
             image, records = catalog.lookup(name)
             users = (await self.users()).get(image.id, ())
             plan = plan_delete(image, name, records, users, force=force)
-            return await self._apply(plan)
+            out = await self._apply(plan)
+            if plan.delete:
+                out += await self._prune_parents(catalog, image.id, prune)
+            return out
+
+    async def _prune_parents(self, catalog: Catalog, image_id: str, prune: bool) -> list[dict[str, str]]:
+        """After ``image_id`` went: its untagged parents nothing else needs (``prune``),
+        and the build cache's entries of every image deleted."""
+        out: list[dict[str, str]] = []
+        gone = [image_id]
+        if prune:
+            parents = self.build_cache.parent_map()
+            used = set((await self.users()).keys())
+            by_id = {i.id: i for i in catalog.images}
+            for parent_id in image_parents.parents_to_prune(image_id, parents, by_id, used):
+                out += await self._apply(DeletePlan(by_id[parent_id], [], delete=True))
+                gone.append(parent_id)
+        self.build_cache.forget(gone)
+        return out
+
+    async def prune_build_cache(self) -> dict[str, Any]:
+        """``POST /build/prune``: forget the build cache and remove the untagged images of
+        builds that no image needs and no container uses."""
+        cache = self.build_cache
+        async with self.lock:
+            entries = cache.clear_steps()
+            reclaimed = cache.clear_cache_mounts()
+            catalog = await self.catalog()
+            by_id = {i.id: i for i in catalog.images}
+            used = set((await self.users()).keys())
+            deleted: list[str] = []
+            for image_id in image_parents.unneeded_intermediates(cache.parent_map(), by_id, used):
+                image = by_id[image_id]
+                parent = by_id.get(cache.parent(image_id))
+                own = {layer.chain_id for layer in image.layers} - {layer.chain_id for layer in
+                                                                  (parent.layers if parent else [])}
+                reclaimed += sum(layer.size for layer in image.layers if layer.chain_id in own)
+                await self._apply(DeletePlan(image, [], delete=True))
+                deleted.append(image_id)
+            cache.forget(deleted)
+        log.info("build cache prune: %d entries, %d images", entries, len(deleted))
+        return {"CachesDeleted": deleted or None, "SpaceReclaimed": reclaimed}
 
     async def _apply(self, plan: DeletePlan) -> list[dict[str, str]]:
         image = plan.image
@@ -246,6 +303,10 @@ class ImageService:
             catalog = await self.catalog()
             users = await self.users()
             plans, reclaimed = plan_prune(catalog, filters, users)
+            keep = image_parents.needed_parents([p.image.id for p in plans], [i.id for i in catalog.images],
+                                                self.build_cache.parent_map())
+            plans = [p for p in plans if p.image.id not in keep]
+            self.build_cache.forget([p.image.id for p in plans if p.delete])
             deleted: list[dict[str, str]] = []
             for plan in plans:
                 deleted += await self._apply(plan)

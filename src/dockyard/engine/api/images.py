@@ -42,7 +42,8 @@ def routes(ctx: EngineContext) -> list[RouteDef]:
     async def list_images(request: web.Request) -> web.StreamResponse:
         return json_response(await service.summaries(list_filters(request),
                                                      shared_size=query_bool(request, "shared-size"),
-                                                     api_version=api_version(request)))
+                                                     api_version=api_version(request),
+                                                     all_images=query_bool(request, "all")))
 
     async def inspect(request: web.Request) -> web.StreamResponse:
         return json_response(await service.inspect(request.match_info["name"], api_version(request)))

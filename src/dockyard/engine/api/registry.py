@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from dockyard.engine.api import (
+    build,
     commit,
     containers,
     containers_archive,
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 ROUTE_MODULES: tuple[RouteModule, ...] = (system, events, images, images_transfer, containers, containers_logs,
                                           containers_attach, containers_stats, containers_fs, containers_archive,
-                                          exec, commit)
+                                          exec, commit, build)
 
 
 def collect(ctx: EngineContext, modules: Sequence[RouteModule] = ROUTE_MODULES) -> list[RouteDef]:
