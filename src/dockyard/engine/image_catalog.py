@@ -100,6 +100,7 @@ class Resolver:
         self.supervisor = supervisor
         self.limit = limit
         self._blobs: OrderedDict[str, bytes] = OrderedDict()
+        self._resolved: OrderedDict[str, Resolved] = OrderedDict()  # by manifest digest: parsed once
         self._usage: dict[str, int] = {}
 
     async def blob(self, digest: str) -> bytes:
@@ -151,13 +152,21 @@ class Resolver:
         """The manifest and config of a target descriptor (``digest``, ``media_type``)."""
         digest, media_type = target.digest, target.media_type
         for _ in range(MAX_DEPTH):
+            known = self._resolved.get(digest)
+            if known is not None:
+                self._resolved.move_to_end(digest)
+                return known
             document = parse_manifest_document(await self.blob(digest), media_type or None)
             if isinstance(document, Manifest):
                 if not mediatypes.is_config(document.config.media_type):
                     raise NotFound(f"{target.digest}: not a container image ({document.config.media_type})")
                 config = parse_image_config(await self.blob(document.config.digest))
-                return Resolved(document, digest, config, document.config.size)
-            digest, media_type = await self._pick(document)
+                resolved = Resolved(document, digest, config, document.config.size)
+                self._resolved[digest] = resolved
+                while len(self._resolved) > self.limit:
+                    self._resolved.popitem(last=False)
+                return resolved
+            digest, media_type = await self._pick(document)  # which manifest is stored may change
         raise NotFound(f"{target.digest}: indexes nested too deep")
 
     async def layers(self, resolved: Resolved) -> list[Layer]:
