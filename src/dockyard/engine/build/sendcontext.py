@@ -18,10 +18,13 @@ import os
 import stat
 import tarfile
 from collections.abc import Iterator, Mapping
-from typing import IO
 
 from dockyard.engine.build.dockerignore import Patterns, go_clean, keep_build_files, load
 from dockyard.errors import InvalidArgument
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO
 
 _CHUNK = 1 << 16
 
