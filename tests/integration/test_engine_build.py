@@ -193,6 +193,11 @@ def test_build_run_history_and_cache_across_tags(docker: RunningEngine, tmp_path
     assert [i for i, _ in rows3][8:] == ids[8:] and rows3[7][0] != ids[7]
     assert docker.docker("run", "--rm", "built:three", "cat", "/app/both.txt").stdout == "file a\nfile b, changed\n"
 
+    # an intermediate image with children cannot be removed by its ID, as with dockerd
+    refused = docker.docker("rmi", "-f", ids[1], check=False)
+    assert refused.returncode == 1
+    assert f"unable to delete {ids[1][7:19]} (cannot be forced) - image has dependent child images" in refused.stderr
+
     # rmi of a tag keeps the shared layers; rmi of the last one removes the intermediates
     docker.docker("rmi", "built:two")
     removed = docker.docker("rmi", "built:one").stdout

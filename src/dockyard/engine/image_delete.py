@@ -53,7 +53,7 @@ def _reference_conflict(name: str, image: DockerImage, users: Sequence[ImageUse]
                               f"{short_id(users[0].container_id)} is using its referenced image {short_id(image.id)}")
 
 
-def _delete_conflict(image: DockerImage, hard: bool, message: str) -> FailedPrecondition:
+def delete_conflict(image: DockerImage, hard: bool, message: str) -> FailedPrecondition:
     forced = "cannot be forced" if hard else "must be forced"
     return FailedPrecondition(f"conflict: unable to delete {short_id(image.id)} ({forced}) - {message}")
 
@@ -75,13 +75,13 @@ def plan_delete(image: DockerImage, name: str, records: list[object] | None, use
     running = [u for u in users if u.running]
     if running:
         who = short_id(running[0].container_id)
-        raise _delete_conflict(image, True, f"image is being used by running container {who}")
+        raise delete_conflict(image, True, f"image is being used by running container {who}")
     if not force:
         repositories = {ref.name for ref in (record_reference(r.name) for r in named) if ref is not None}
         if len(repositories) > 1:
-            raise _delete_conflict(image, False, "image is referenced in multiple repositories")
+            raise delete_conflict(image, False, "image is referenced in multiple repositories")
         if users:
-            raise _delete_conflict(image, False,
+            raise delete_conflict(image, False,
                                    f"image is being used by stopped container {short_id(users[0].container_id)}")
     untag = [r.name for r in named]
     if users:

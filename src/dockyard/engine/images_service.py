@@ -31,7 +31,7 @@ from dockyard.engine.build.buildcache import BuildCache
 from dockyard.engine.context import EngineContext, ImageUse
 from dockyard.engine.filters import Filters
 from dockyard.engine.image_catalog import Catalog, DockerImage, Resolver, load_catalog
-from dockyard.engine.image_delete import DeletePlan, parse_until, plan_delete, plan_prune
+from dockyard.engine.image_delete import DeletePlan, delete_conflict, parse_until, plan_delete, plan_prune
 from dockyard.engine.image_refs import dangling_name, familiar_match, is_dangling, record_reference, repo_tag_reference
 from dockyard.engine.image_summaries import shared_sizes
 from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
@@ -233,6 +233,11 @@ class ImageService:
             image, records = catalog.lookup(name)
             users = (await self.users()).get(image.id, ())
             plan = plan_delete(image, name, records, users, force=force)
+            if plan.delete and image_parents.children_count(self.build_cache.parent_map(),
+                                                             {i.id for i in catalog.images}).get(image.id):
+                if records is None:  # by ID: dockerd refuses, even forced
+                    raise delete_conflict(image, True, "image has dependent child images")
+                plan = DeletePlan(image, plan.untag, keep=True)  # by name: untagged, kept for its children
             out = await self._apply(plan)
             if plan.delete:
                 out += await self._prune_parents(catalog, image.id, prune)
