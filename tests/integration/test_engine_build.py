@@ -241,6 +241,13 @@ RUN echo extra > /extra.txt
     for tag in ("multi:final", "multi:extra", "multi:b"):
         docker.docker("rmi", tag)
 
+    # a stage the target does not need is not built (it would fail here)
+    skipping = make_context(tmp_path / "skip", "FROM busybox AS broken\nRUN exit 9\n"
+                                                 "FROM busybox AS wanted\nRUN echo ok > /ok\n")
+    _, out3, _ = build(docker, skipping, "--target", "wanted", "-t", "multi:skip")
+    assert "Step 1/2 : FROM busybox AS wanted" in out3 and "exit 9" not in out3, out3
+    docker.docker("rmi", "multi:skip")
+
 
 def test_errors_leave_nothing_behind(docker: RunningEngine, tmp_path: Path) -> None:
     good = make_context(tmp_path / "good", "FROM busybox\nRUN echo ok > /ok\n")

@@ -1,7 +1,7 @@
 """The build context ``dockyard build`` sends, prepared as the docker CLI's classic build does.
 
-- A directory: its tar with ``.dockerignore`` applied (``engine.build.sendcontext``; the
-  classic build reads no ``<Dockerfile>.dockerignore``), the
+- A directory: its tar with ``.dockerignore`` applied (``engine.build.sendcontext``;
+  ``<Dockerfile>.dockerignore`` beside a named Dockerfile wins, as with BuildKit), the
   Dockerfile named relative to it (``-f`` is relative to the working directory; without
   it ``Dockerfile``, else ``dockerfile``). A Dockerfile outside the directory, or ``-f -``
   (read from stdin), is added to the tar as ``.dockerfile.<20 hex digits>`` and named so.
@@ -77,17 +77,19 @@ def _read_file(path: str) -> bytes:
         raise go_open_error(path, exc) from None
 
 
-def _ignore_patterns(context_dir: str) -> Any:
-    """The patterns of ``<context>/.dockerignore``: the classic build reads no other ignore file."""
-    from dockyard.engine.build.dockerignore import IGNORE_FILE, Patterns
+def _ignore_patterns(context_dir: str, dockerfile: str = "") -> Any:
+    """The patterns of the build's ignore file: ``<Dockerfile>.dockerignore`` beside the
+    Dockerfile (host path ``dockerfile``) when there is one, else ``<context>/.dockerignore``."""
+    from dockyard.engine.build.dockerignore import Patterns, ignore_file_for
 
-    try:
-        with open(f"{context_dir}/{IGNORE_FILE}", encoding="utf-8", errors="surrogateescape") as f:
-            return Patterns.parse(f.read())
-    except FileNotFoundError:
+    path = ignore_file_for(context_dir, dockerfile or "Dockerfile")
+    if path is None:
         return Patterns()
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            return Patterns.parse(f.read())
     except OSError as exc:
-        raise InvalidArgument(f"error reading {context_dir}/{IGNORE_FILE}: {exc.strerror}") from None
+        raise InvalidArgument(f"error reading {path}: {exc.strerror}") from None
 
 
 def from_directory(spec: str, dockerfile: str, stdin: Any) -> Context:
@@ -122,7 +124,7 @@ def from_directory(spec: str, dockerfile: str, stdin: Any) -> Context:
         else:
             name = random_dockerfile_name()
             extra[name] = _read_file(dockerfile or wanted)
-    patterns = keep_build_files(_ignore_patterns(context_dir), name)
+    patterns = keep_build_files(_ignore_patterns(context_dir, "" if dockerfile == "-" else real), name)
     chunks = sendcontext.context_chunks(context_dir, name, patterns)
     if extra:
         ((added, data),) = extra.items()

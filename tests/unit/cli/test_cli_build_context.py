@@ -152,3 +152,25 @@ def test_build_args_from_the_environment(build_engine: FakeEngine, tmp_path: os.
     assert json.loads(request.query["buildargs"][0]) == {"B": "x=y", "FROM_ENV": "v1", "NOT_SET_ANYWHERE": None}
     assert request.headers["content-type"] == "application/x-tar"
     assert request.headers["transfer-encoding"] == "chunked"
+
+
+def test_dockerfile_specific_ignore_file_wins(tmp_path: os.PathLike[str]) -> None:
+    from dockyard.cli import buildcontext
+
+    root = str(tmp_path)
+    os.makedirs(f"{root}/sub")
+    for name, text in {"Dockerfile": "FROM scratch\n", "sub/app.Dockerfile": "FROM scratch\n",
+                       ".dockerignore": "root-ignored.txt\n", "sub/app.Dockerfile.dockerignore": "app-ignored.txt\n",
+                       "root-ignored.txt": "r", "app-ignored.txt": "a"}.items():
+        with open(f"{root}/{name}", "w") as f:
+            f.write(text)
+
+    def names(dockerfile: str) -> set[str]:
+        context = buildcontext.from_directory(root, dockerfile, None)
+        with tarfile.open(fileobj=io.BytesIO(b"".join(context.chunks))) as tar:
+            return set(tar.getnames())
+
+    plain = names("")
+    assert "app-ignored.txt" in plain and "root-ignored.txt" not in plain
+    named = names(f"{root}/sub/app.Dockerfile")
+    assert "root-ignored.txt" in named and "app-ignored.txt" not in named

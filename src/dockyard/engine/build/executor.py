@@ -106,7 +106,7 @@ class Builder:
         for name, value in sorted(self.request.labels.items()):  # ``--label``: one LABEL step each, at the end
             plan.stages[plan.target].commands.append(ins.LabelCommand(0, f"LABEL {name}={value}",
                                                                       pairs=((name, value),)))
-        self.total = sum(1 + len(plan.stages[i].commands) for i in plan.through_target)
+        self.total = sum(1 + len(plan.stages[i].commands) for i in plan.needed)
         return plan
 
     async def build(self, dockerfile: bytes) -> Messages:
@@ -118,7 +118,7 @@ class Builder:
                 if not quiet:
                     yield stream(f"[WARNING]: {warning}\n")
             state: StageState | None = None
-            for index in plan.through_target:
+            for index in plan.needed:  # stages the target does not need are skipped
                 state = None
                 async for item in self._stage(plan, plan.stages[index]):
                     if isinstance(item, StageState):
