@@ -308,6 +308,26 @@ def test_builder_prune_and_nocache(docker: RunningEngine, tmp_path: Path) -> Non
     docker.docker("rmi", "prune:three", "prune:four")
 
 
+def test_cache_from_an_image_without_local_cache(docker: RunningEngine, tmp_path: Path) -> None:
+    context = make_context(tmp_path / "ctx")
+    build(docker, context, "-t", "cf:src")
+    archive = tmp_path / "src.tar"
+    docker.docker("save", "-o", str(archive), "cf:src")
+    want = history(docker, "cf:src")
+    docker.docker("rmi", "cf:src")
+    docker.docker("builder", "prune", "-af")
+    docker.docker("load", "-i", str(archive))  # as pulled: no parent links, no local cache
+
+    _, out, _ = build(docker, context, "--cache-from", "cf:src", "-t", "cf:again")
+    assert " ---> Running in " not in out and out.count(" ---> Using cache\n") == 9, out
+    assert [c for _, c in history(docker, "cf:again")] == [c for _, c in want]
+    assert docker.docker("run", "--rm", "cf:again", "cat", "/app/both.txt").stdout == "file a\nfile b\n"
+    _, cold, _ = build(docker, context, "--no-cache", "-t", "cf:cold")
+    assert "Using cache" not in cold
+    for tag in ("cf:again", "cf:cold", "cf:src"):
+        docker.docker("rmi", tag)
+
+
 def test_docker_py_build(docker: RunningEngine, tmp_path: Path) -> None:
     client = docker.docker_py()
     dockerfile = 'FROM busybox\nCOPY a.txt /a.txt\nRUN cat /a.txt\nCMD ["cat", "/a.txt"]\n'

@@ -231,11 +231,13 @@ class Committer:
                                       missing=f"image {c.image_id} of container {c.id} has no manifest here")
 
     async def write_image(self, parent_id: str, make_config: Callable[[Mapping[str, Any], str], dict[str, Any]], *,
-                          mounts: list[Any] | None = None, name: str = "", missing: str = "") -> str:
+                          mounts: list[Any] | None = None, name: str = "", missing: str = "",
+                          reuse: tuple[Descriptor, str] | None = None) -> str:
         """A child image of ``parent_id`` ("" for none: ``scratch``): the changes in the
-        snapshot ``mounts`` (None: no layer, an empty-layer step) as its layer, the config
-        ``make_config(parent's config document, the new layer's diff ID or "")``; named
-        ``name``, else kept by a dangling record. Its ID."""
+        snapshot ``mounts`` (None: no layer, an empty-layer step), or ``reuse``, a layer
+        already stored (descriptor, diff ID), as its layer; the config ``make_config(parent's
+        config document, the new layer's diff ID or "")``; named ``name``, else kept by a
+        dangling record. Its ID."""
         parent_doc: dict[str, Any] = {}
         layers: list[Descriptor] = []
         if parent_id:
@@ -250,7 +252,13 @@ class Committer:
         try:
             diff_id = ""
             top = parent_chain
-            if mounts is not None:
+            if reuse is not None:
+                layer_desc, diff_id = reuse
+                await self._hold(lease, layer_desc.digest)
+                layers.append(layer_desc)
+                top = child_chain_id(parent_chain, diff_id)
+                await self._unpack(lease, layer_desc, diff_id, parent_chain, top)
+            elif mounts is not None:
                 with tempfile.TemporaryFile(dir=self.containers.ctx.config.data_root) as spool:
                     layer = await asyncio.to_thread(write_container_layer, mounts, spool, self.containers.mount_dir)
                     diff_id = "" if layer.empty or layer.diff_id == EMPTY_LAYER_DIFF_ID else layer.diff_id

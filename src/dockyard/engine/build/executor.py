@@ -29,7 +29,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-from dockyard.engine.build import buildcopy, buildmounts
+from dockyard.engine.build import buildcopy, buildmounts, cachefrom
 from dockyard.engine.build import history as h
 from dockyard.engine.build import instructions as ins
 from dockyard.engine.build.buildcache import BuildCache, step_key
@@ -94,6 +94,7 @@ class Builder:
         self.work_dir = os.path.dirname(context_dir.rstrip("/"))
         self.sv = images.supervisor
         self.committer = Committer(containers, images)
+        self.cache_sources: list[cachefrom.Source] | None = None  # --cache-from images, loaded once
         self.worker = StepWorker(containers, self.committer)
         self.args = BuildArgs(request.build_args)
         self.results: dict[int, StageState] = {}
@@ -265,13 +266,22 @@ class Builder:
             raise InvalidArgument(f"unknown instruction: {type(command).__name__}")
         key = step_key(created_by, config, extra)
         hit = None if self.request.nocache else await self._cached(state.image_id, key)
+        reuse = None
+        if hit is None and self.request.cache_from and not self.request.nocache:
+            if self.cache_sources is None:
+                self.cache_sources = await cachefrom.load_sources(self.request.cache_from, self.images, self.sv)
+            reuse = cachefrom.match(self.cache_sources, state.doc, created_by)
         if hit is not None:
             yield stream(" ---> Using cache\n")
             new_id, doc = hit
         else:
             holder: dict[str, Any] = {}
             make = self._maker(state, config, created_by, holder)
-            if run_body is not None:
+            if reuse is not None:  # a --cache-from image has this step: its layer, no container
+                yield stream(" ---> Using cache\n")
+                new_id = await self.committer.write_image(
+                    state.image_id, make, reuse=None if reuse.layer is None else (reuse.layer, reuse.diff_id))
+            elif run_body is not None:
                 result = RunResult()
                 remove = self.request.rm or self.request.forcerm
                 async for item in self.worker.run(run_body, run_text, make, state.image_id, result,
