@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import os
 import posixpath
-import re
 from collections.abc import Iterable
 
 from dockyard.engine.build.globs import compile_glob
 from dockyard.errors import InvalidArgument
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import re
 
 IGNORE_FILE = ".dockerignore"
 _BOM = "\ufeff"

@@ -11,9 +11,11 @@ directories, zero included (``**/`` and a ``**`` in the middle become ``(.*/)?``
 
 from __future__ import annotations
 
-import re
-
 from dockyard.errors import InvalidArgument
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import re
 
 MAGIC = frozenset("*?[\\")
 
@@ -29,6 +31,7 @@ def _bad(pattern: str) -> InvalidArgument:
 
 def _char_class(pattern: str, i: int) -> tuple[str, int]:
     """The regex class for the ``[...]`` starting at ``pattern[i] == "["``; the index after it."""
+    import re  # lazily: the CLI imports this module, and re costs it ~3 ms
     i += 1
     negate = i < len(pattern) and pattern[i] == "^"
     if negate:
@@ -69,6 +72,7 @@ def _class_char(pattern: str, i: int) -> tuple[str, int]:
 
 def translate(pattern: str, double_star: bool = False) -> str:
     """The anchored regular expression source for ``pattern``."""
+    import re  # lazily: the CLI imports this module, and re costs it ~3 ms
     out: list[str] = []
     i, n = 0, len(pattern)
     while i < n:
@@ -101,6 +105,7 @@ def translate(pattern: str, double_star: bool = False) -> str:
 
 def compile_glob(pattern: str, double_star: bool = False) -> re.Pattern[str]:
     """``pattern`` compiled (see the module docstring)."""
+    import re  # lazily: the CLI imports this module, and re costs it ~3 ms
     return re.compile(translate(pattern, double_star), re.DOTALL)
 
 

@@ -1,7 +1,10 @@
 """The client's side of a build context: a directory as the tar ``POST /build`` carries.
 
 Used by ``dockyard build`` (the CLI may import engine modules; this one stays light:
-``os``, ``tarfile`` and the ``.dockerignore`` matcher). As the docker CLI:
+``os`` and the ``.dockerignore`` matcher). The headers are written here, the bytes
+``tarfile``'s PAX format writes for them (tested against it); only a member that needs a
+PAX record (a long or non-ASCII name, a huge size) loads ``tarfile``, whose import costs
+the CLI ~8 ms. As the docker CLI:
 
 - the ignore file is :func:`~dockyard.engine.build.dockerignore.ignore_file_for`'s, and the
   Dockerfile and ``.dockerignore`` are sent even when it excludes them;
@@ -13,10 +16,8 @@ Used by ``dockyard build`` (the CLI may import engine modules; this one stays li
 
 from __future__ import annotations
 
-import io
 import os
 import stat
-import tarfile
 from collections.abc import Iterator, Mapping
 
 from dockyard.engine.build.dockerignore import Patterns, go_clean, keep_build_files, load
@@ -55,28 +56,66 @@ def context_paths(context_dir: str, patterns: Patterns) -> Iterator[str]:
     yield from walk("")
 
 
-def _info(context_dir: str, rel: str) -> tarfile.TarInfo | None:
+REGTYPE, SYMTYPE, CHRTYPE, BLKTYPE, DIRTYPE, FIFOTYPE = b"0", b"2", b"3", b"4", b"5", b"6"
+BLOCK = 512
+_MAGIC = b"ustar\x0000"
+
+
+class Member:
+    """One entry of the context tar (root-owned, no owner names)."""
+
+    __slots__ = ("devmajor", "devminor", "linkname", "mode", "mtime", "name", "size", "type")
+
+    def __init__(self, name: str, type: bytes, mode: int, mtime: int, size: int = 0, linkname: str = "",
+                 devmajor: int = 0, devminor: int = 0) -> None:
+        self.name, self.type, self.mode, self.mtime, self.size = name, type, mode, mtime, size
+        self.linkname, self.devmajor, self.devminor = linkname, devmajor, devminor
+
+    def header(self) -> bytes:
+        """The member's header block(s): ustar, or through ``tarfile`` when PAX is needed."""
+        fields = self._ustar()
+        if fields is not None:
+            return fields
+        import tarfile
+
+        info = tarfile.TarInfo(self.name)
+        info.type, info.mode, info.mtime, info.size = self.type, self.mode, self.mtime, self.size
+        info.linkname, info.devmajor, info.devminor = self.linkname, self.devmajor, self.devminor
+        info.uname = info.gname = ""
+        return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+
+    def _ustar(self) -> bytes | None:
+        name = self.name + "/" if self.type == DIRTYPE and not self.name.endswith("/") else self.name
+        if not (name.isascii() and self.linkname.isascii()) or len(name) > 100 or len(self.linkname) > 100:
+            return None
+        numbers = ((self.mode & 0o7777, 8), (0, 8), (0, 8), (self.size, 12), (self.mtime, 12))
+        if any(not 0 <= value < 8 ** (width - 1) for value, width in numbers):
+            return None
+        parts = [name.encode().ljust(100, b"\0"), *(b"%0*o\0" % (width - 1, value) for value, width in numbers),
+                 b" " * 8, self.type, self.linkname.encode().ljust(100, b"\0"), _MAGIC, bytes(64),
+                 (b"%07o\0%07o\0" % (self.devmajor, self.devminor)) if self.type in (CHRTYPE, BLKTYPE) else bytes(16),
+                 bytes(155)]
+        block = b"".join(parts).ljust(BLOCK, b"\0")
+        checksum = sum(block)
+        return block[:148] + b"%06o\0 " % checksum + block[156:]
+
+
+def _member(context_dir: str, rel: str) -> Member | None:
     host = os.path.join(context_dir, rel)
     st = os.lstat(host)
-    info = tarfile.TarInfo(rel + "/" if stat.S_ISDIR(st.st_mode) else rel)
-    info.mode = stat.S_IMODE(st.st_mode)
-    info.mtime = int(st.st_mtime)
-    info.uid = info.gid = 0
-    info.uname = info.gname = ""
+    mode, mtime = stat.S_IMODE(st.st_mode), int(st.st_mtime)
     if stat.S_ISREG(st.st_mode):
-        info.type, info.size = tarfile.REGTYPE, st.st_size
-    elif stat.S_ISDIR(st.st_mode):
-        info.type = tarfile.DIRTYPE
-    elif stat.S_ISLNK(st.st_mode):
-        info.type, info.linkname = tarfile.SYMTYPE, os.readlink(host)
-    elif stat.S_ISFIFO(st.st_mode):
-        info.type = tarfile.FIFOTYPE
-    elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
-        info.type = tarfile.CHRTYPE if stat.S_ISCHR(st.st_mode) else tarfile.BLKTYPE
-        info.devmajor, info.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
-    else:
-        return None  # sockets
-    return info
+        return Member(rel, REGTYPE, mode, mtime, st.st_size)
+    if stat.S_ISDIR(st.st_mode):
+        return Member(rel + "/", DIRTYPE, mode, mtime)
+    if stat.S_ISLNK(st.st_mode):
+        return Member(rel, SYMTYPE, mode, mtime, linkname=os.readlink(host))
+    if stat.S_ISFIFO(st.st_mode):
+        return Member(rel, FIFOTYPE, mode, mtime)
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        return Member(rel, CHRTYPE if stat.S_ISCHR(st.st_mode) else BLKTYPE, mode, mtime,
+                      devmajor=os.major(st.st_rdev), devminor=os.minor(st.st_rdev))
+    return None  # sockets
 
 
 def write_context(context_dir: str, out: IO[bytes], dockerfile: str = "Dockerfile",
@@ -90,25 +129,6 @@ def write_context(context_dir: str, out: IO[bytes], dockerfile: str = "Dockerfil
     return total
 
 
-class _Chunks(io.RawIOBase):
-    """A write-only file that keeps what is written for a generator to take."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: bytes) -> int:  # type: ignore[override]
-        self.parts.append(bytes(data))
-        return len(data)
-
-    def take(self) -> bytes:
-        data = b"".join(self.parts)
-        self.parts.clear()
-        return data
-
-
 def context_chunks(context_dir: str, dockerfile: str = "Dockerfile", patterns: Patterns | None = None,
                    extra: Mapping[str, bytes] | None = None) -> Iterator[bytes]:
     """The context tar of ``context_dir`` as byte chunks (a chunked HTTP request body).
@@ -120,23 +140,33 @@ def context_chunks(context_dir: str, dockerfile: str = "Dockerfile", patterns: P
         raise InvalidArgument(f"unable to prepare context: path {context_dir!r} not found")
     if patterns is None:
         patterns = context_patterns(context_dir, dockerfile)
-    sink = _Chunks()
-    with tarfile.open(fileobj=sink, mode="w|", format=tarfile.PAX_FORMAT, bufsize=_CHUNK) as tar:
-        for rel in context_paths(context_dir, patterns):
-            info = _info(context_dir, rel)
-            if info is None:
-                continue
-            if info.isreg():
-                with open(os.path.join(context_dir, rel), "rb") as f:
-                    tar.addfile(info, f)
-            else:
-                tar.addfile(info)
-            if sum(len(p) for p in sink.parts) >= _CHUNK:
-                yield sink.take()
-        for name, data in (extra or {}).items():
-            info = tarfile.TarInfo(go_clean(name).lstrip("/"))
-            info.size, info.mode = len(data), 0o644
-            tar.addfile(info, io.BytesIO(data))
-    tail = sink.take()
-    if tail:
-        yield tail
+    pending: list[bytes] = []
+    size = 0
+    for rel in context_paths(context_dir, patterns):
+        member = _member(context_dir, rel)
+        if member is None:
+            continue
+        pending.append(member.header())
+        size += BLOCK
+        if member.type == REGTYPE:
+            with open(os.path.join(context_dir, rel), "rb") as f:
+                left = member.size
+                while left:
+                    data = f.read(min(left, _CHUNK))
+                    if not data:
+                        raise InvalidArgument(f"{rel}: changed while the context was read")
+                    pending.append(data)
+                    size += len(data)
+                    left -= len(data)
+                    if size >= _CHUNK:
+                        yield b"".join(pending)
+                        pending, size = [], 0
+            pending.append(bytes(-member.size % BLOCK))
+        if size >= _CHUNK:
+            yield b"".join(pending)
+            pending, size = [], 0
+    for name, data in (extra or {}).items():
+        pending.append(Member(go_clean(name).lstrip("/"), REGTYPE, 0o644, 0, len(data)).header())
+        pending.append(data + bytes(-len(data) % BLOCK))
+    pending.append(bytes(2 * BLOCK))  # the end of the archive (no record padding, as Go's writer)
+    yield b"".join(pending)
