@@ -465,6 +465,9 @@ def test_copy_from_image_chown_and_heredocs(docker: RunningEngine, tmp_path: Pat
         "COPY --from=busybox --chown=65534:65533 /bin/busybox /copied/bb\n"
         "COPY --chmod=600 a.txt /private.txt\n"
         "COPY <<EOF /here.txt\nhello heredoc\nEOF\n"
+        "ENV WHO=world\n"
+        "COPY <<EOF /greet.txt\nhello $WHO \"q\" \\$LIT\nEOF\n"
+        "COPY <<'EOF' /raw.txt\nraw $WHO\nEOF\n"
         "RUN <<EOF\necho script > /script.txt\necho line two >> /script.txt\nEOF\n"
         "RUN cat <<-\"X\" > /quoted.txt\n\tnot $EXPANDED\n\tX\n"
     )
@@ -472,8 +475,9 @@ def test_copy_from_image_chown_and_heredocs(docker: RunningEngine, tmp_path: Pat
     build(docker, context, "-t", "heredoc:1")
     out = docker.docker("run", "--rm", "heredoc:1", "sh", "-c",
                         "stat -c '%u:%g' /copied/bb; stat -c '%a' /private.txt; cat /here.txt /script.txt "
-                        "/quoted.txt").stdout
-    assert out == "65534:65533\n600\nhello heredoc\nscript\nline two\nnot $EXPANDED\n", out
+                        "/quoted.txt /greet.txt /raw.txt").stdout
+    assert out == ("65534:65533\n600\nhello heredoc\nscript\nline two\nnot $EXPANDED\n"
+                   "hello world \"q\" \\$LIT\nraw $WHO\n"), out
     docker.docker("rmi", "heredoc:1")
 
 

@@ -29,6 +29,7 @@ from dockyard.engine.build.context import extract_context
 from dockyard.engine.build.copyapply import apply_plan, parse_chmod, parse_chown
 from dockyard.engine.build.copyplan import CopyPlan, normalize_dest, plan_copy
 from dockyard.engine.build.runconfig import StageState
+from dockyard.engine.build.shellwords import Lexer
 from dockyard.engine.scoped import ScopedRoot
 from dockyard.errors import InvalidArgument, NotFound, Unavailable
 
@@ -100,8 +101,9 @@ async def _download(url: str, directory: str) -> str:
 
 
 async def prepare_copy(command: ins.CopyCommand, root: str, state: StageState, *, from_image: bool,
-                       temp_parent: str) -> PreparedCopy:
-    """The plan and hash of ``command`` with sources in ``root`` (see the module doc)."""
+                       temp_parent: str, escape: str = "\\") -> PreparedCopy:
+    """The plan and hash of ``command`` with sources in ``root`` (see the module doc); a
+    heredoc source whose delimiter is not quoted has its variables substituted."""
     workdir = state.workdir or "/"
     temp_dirs: list[str] = []
     try:
@@ -124,8 +126,10 @@ async def prepare_copy(command: ins.CopyCommand, root: str, state: StageState, *
                     doc = heredocs.get(source.lstrip("<").lstrip("-").strip("'\""))
                     if doc is None:
                         raise NotFound(f"{command.keyword} failed: no heredoc named {source}")
+                    content = Lexer(escape).process_heredoc(doc.content, state.substitution_env()) \
+                        if doc.expand else doc.content
                     with open(os.path.join(source_root, doc.name), "w") as out:
-                        out.write(doc.content)
+                        out.write(content)
                     names.append(doc.name)
             sources = names
         plan = plan_copy(source_root, sources, command.dest, workdir, command.keyword)

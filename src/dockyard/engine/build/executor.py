@@ -241,7 +241,7 @@ class Builder:
             source = await self._copy_source(plan, stage, command.from_) if command.from_ else None
             root = await stack.enter_async_context(buildcopy.source_root(self.worker, self.context_dir, source))
             prepared = await buildcopy.prepare_copy(command, root, state, from_image=source is not None,
-                                                    temp_parent=self.work_dir)
+                                                    temp_parent=self.work_dir, escape=plan.escape)
             stack.callback(prepared.cleanup)
             created_by = h.copy_created_by(command.keyword, prepared.hash, command.dest, state.shell,
                                            chown=command.chown)

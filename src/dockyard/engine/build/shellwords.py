@@ -107,6 +107,15 @@ class Lexer:
         """``text`` substituted and split into words at blanks outside quotes."""
         return self._run(text, env, split=True)
 
+    def process_heredoc(self, text: str, env: Mapping[str, str]) -> str:
+        """A heredoc's content with its variables substituted; quotes and escapes stay as
+        they are (an escaped ``$`` is kept, not substituted), as BuildKit expands ``COPY
+        <<EOF`` bodies whose delimiter is not quoted."""
+        try:
+            return _Scan(text, env, self.escape).raw()
+        except _Fail as exc:
+            raise InvalidArgument(f"failed to process {go_quote(text)}: {exc}") from None
+
     def _run(self, text: str, env: Mapping[str, str], split: bool) -> list[str]:
         try:
             scan = _Scan(text, env, self.escape)
@@ -154,6 +163,18 @@ class _Scan:
             else:
                 out.raw(char)
         return out.done()
+
+    def raw(self) -> str:
+        parts: list[str] = []
+        while self.pos < len(self.text):
+            char = self.next()
+            if char == "$":
+                parts.append(self.dollar()[0])
+            elif char == self.escape and self.pos < len(self.text):
+                parts.append(char + self.next())
+            else:
+                parts.append(char)
+        return "".join(parts)
 
     def until(self, stop: str) -> str:
         """Process up to ``stop`` (consumed) or the end when ``stop`` is empty."""
