@@ -140,11 +140,14 @@ def _started(engine: Engine, ready: Callable[[], bool], stop: Callable[[Engine],
     return engine
 
 
-def start_dockyardd(base: Path) -> Engine:
+def start_dockyardd(base: Path, *extra: str) -> Engine:
+    """``extra``: more dockyardd flags. Without a ``--bridge`` of its own the engine gets
+    ``--bridge none``, as dockerd gets ``--bridge=none``: no bridge on the host."""
     from tests.support.engine import parent_cgroups
 
     before = parent_cgroups()
-    running = RunningEngine.launch_engine(base, log_level="info")
+    bridge = () if "--bridge" in extra else ("--bridge", "none")
+    running = RunningEngine.launch_engine(base, *bridge, *extra, log_level="info")
     return _started(Engine("dockyardd", running, running.host, before), lambda: pings(running.socket),
                     stop_dockyardd)
 

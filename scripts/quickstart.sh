@@ -24,7 +24,8 @@ finish() {
 }
 trap finish EXIT
 
-"$repo/.venv/bin/dockyardd" --host "$DOCKER_HOST" --data-root "$work/data" --exec-root "$work/exec" \
+# --bridge none: no default bridge on this host (the container runs with loopback only)
+"$repo/.venv/bin/dockyardd" --host "$DOCKER_HOST" --data-root "$work/data" --exec-root "$work/exec" --bridge none \
   >"$work/dockyardd.log" 2>&1 &
 engine_pid=$!
 for _ in $(seq 1 200); do

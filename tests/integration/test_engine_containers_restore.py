@@ -36,7 +36,8 @@ def test_containers_outlive_a_killed_engine(tmp_path_factory: pytest.TempPathFac
     try:
         first.ctr("-n", "dockyard", "images", "import", str(archive))
         first.docker("run", "-d", "--name", "ticker", "busybox", "sh", "-c", TICKER)
-        first.docker("run", "-d", "--name", "ends", "busybox", "sh", "-c", "sleep 1; exit 9")
+        # ends after the kill below even on a loaded machine (each start also wires its network)
+        first.docker("run", "-d", "--name", "ends", "busybox", "sh", "-c", "sleep 3; exit 9")
         first.docker("run", "-d", "--rm", "--name", "gone", "busybox", "sleep", "1")
         first.docker("run", "-d", "--name", "phoenix", "--restart", "always", "busybox", "sleep", "1000")
         pid = state(first, "ticker")["Pid"]
@@ -47,7 +48,7 @@ def test_containers_outlive_a_killed_engine(tmp_path_factory: pytest.TempPathFac
         os.kill(first.process.pid, signal.SIGKILL)
         first.process.wait()
     os.kill(phoenix, signal.SIGKILL)  # dies while no engine watches: restarted by its policy at start
-    time.sleep(2)
+    time.sleep(4)
     assert pid_alive(pid)
     second = RunningEngine.start(base)
     try:

@@ -12,7 +12,9 @@
   ``engine.docker_py()``: a docker-py client (skips the test when docker-py is missing).
 - ``stop_engine(engine)``: stop it by PID (SIGTERM, SIGKILL after a timeout) and list
   what is wrong: an exit status other than 0, its socket or lock left, its
-  dockyard-containerd still running or its socket left, processes or mounts under ``base``.
+  dockyard-containerd still running or its socket left, processes or mounts under ``base``,
+  and what its networks left (``netcheck``: veths, bridges, namespaces; the engine gets a
+  test bridge and test subnets of its own).
 - ``dockyardd(base, *extra)``: a ``RunningEngine`` as a context manager that asserts all
   that at the end and removes ``base``.
 """
@@ -34,7 +36,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from tests.support import hostcheck
+from tests.support import hostcheck, netcheck
 from tests.support.ctrd import CTR, DaemonProcess, answers
 
 DOCKER = "/usr/local/bin/docker"
@@ -126,8 +128,9 @@ class RunningEngine(DaemonProcess):
     @classmethod
     def launch_engine(cls, base: Path, *extra: str, log_level: str = "debug") -> RunningEngine:
         """Started, not waited for."""
+        network = [] if "--bridge" in extra else netcheck.engine_args(base)  # a test bridge and test subnets
         argv = [*engine_argv(), "-H", f"unix://{base / 'dockyard.sock'}", "--data-root", str(base / "data"),
-                "--exec-root", str(base / "exec"), "--log-level", log_level, *extra]
+                "--exec-root", str(base / "exec"), "--log-level", log_level, *network, *extra]
         return cls.launch(base, argv, "dockyardd.log")
 
     @classmethod
@@ -203,6 +206,7 @@ def stop_engine(engine: RunningEngine) -> list[str]:
     left = processes_mentioning(str(engine.base))
     if left:
         problems.append("processes left: " + "; ".join(left))
+    problems += netcheck.leftovers(engine.data_root, engine.exec_root)
     mounts = hostcheck.mounts_under(engine.base)
     if mounts:
         problems.append(f"mounts left under {engine.base}: {mounts}")

@@ -39,7 +39,16 @@
   hostname, resolv.conf), :mod:`.container_io` (fifos, output copy, stdin),
   :mod:`.logs_jsonfile` (json-file logs with rotation), :mod:`.container_views` (inspect,
   ps, filters), :mod:`.container_stats` (stats, top), :mod:`.container_update`,
-  :mod:`.container_fs` (diff, export);
+  :mod:`.container_fs` (diff, export), :mod:`.container_volumes` (a container's volumes:
+  found at create, mounted and copied up at start, released at exit);
+* the volume service: :mod:`dockyard.engine.volumes` (the local driver, references,
+  driver-option mounts, prune; ``ctx.volumes``) with :mod:`.volume_store` (metadata in
+  SQLite) and :mod:`.volume_copy` (copy-up keeping owners);
+* networks: :mod:`.network_service` (the networks, endpoints, Docker's API semantics),
+  :mod:`.network_ipam` (subnets and addresses), :mod:`.network_model` (records and their
+  store), :mod:`.network_bridge` (bridges, namespaces, veths over netlink),
+  :mod:`.network_containers` (containers on networks: create, start, exit, connect),
+  :mod:`.network_ports` (published ports' specs; the wiring is not done yet);
 * :mod:`dockyard.engine.api` — the HTTP API (aiohttp): app, middlewares, route registry.
 
 The translation of a Docker container configuration (the ``Config`` and ``HostConfig``

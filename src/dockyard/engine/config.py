@@ -9,7 +9,9 @@ The file's keys are dockerd's names for what dockyardd supports::
      "tlsverify": true, "tlscacert": "...", "tlscert": "...", "tlskey": "...",
      "labels": ["a=b"], "group": "dockyard",
      "log-driver": "json-file", "log-opts": {"max-size": "10m", "max-file": "3"},
-     "init-path": "/usr/bin/tini-static"}
+     "init-path": "/usr/bin/tini-static",
+     "bridge": "dockyard0", "bip": "10.199.0.1/24",
+     "default-address-pools": [{"base": "10.199.0.0/16", "size": 24}]}
 
 As with dockerd, a key the daemon does not know is an error naming it, and so is a setting
 given both as a flag and in the file. :func:`build` returns a checked, frozen
@@ -61,6 +63,9 @@ class EngineConfig:
     log_driver: str = "json-file"  # containers' default logging driver
     log_opts: Mapping[str, str] = field(default_factory=dict)  # its default options
     init_path: str = ""  # the init of ``--init`` ("" = docker-init or tini-static on PATH)
+    bridge: str = "dockyard0"  # the default bridge network's interface ("none": no default bridge)
+    bip: str = ""  # its address and prefix ("" = a free subnet of the pools)
+    default_address_pools: tuple[tuple[str, int], ...] = ()  # (base, size); () = dockerd's defaults
 
     @property
     def containerd_root(self) -> str:
@@ -84,6 +89,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "tlsverify": ("tls_verify", "bool"), "tlscacert": ("tls_ca", "str"), "tlscert": ("tls_cert", "str"),
     "tlskey": ("tls_key", "str"), "labels": ("labels", "list"), "group": ("group", "str"),
     "log-driver": ("log_driver", "str"), "log-opts": ("log_opts", "strmap"), "init-path": ("init_path", "str"),
+    "bridge": ("bridge", "str"), "bip": ("bip", "str"), "default-address-pools": ("default_address_pools", "pools"),
 }
 _FILE_NAME = {name: key for key, (name, _) in _KEYS.items()}
 
@@ -108,6 +114,8 @@ def _typed(path: str, key: str, kind: str, value: Any) -> Any:
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             raise bad("an object of strings")
         return dict(value)
+    if kind == "pools":
+        return _pools(path, key, value, bad)
     if not isinstance(value, dict):
         raise bad("an object of runtimes")
     out: dict[str, RuntimeEntry] = {}
@@ -122,6 +130,19 @@ def _typed(path: str, key: str, kind: str, value: Any) -> Any:
             raise InvalidArgument(f"config file {path}: runtimes.{name}.runtimeArgs: must be a list of strings")
         out[name] = RuntimeEntry(spec["path"], tuple(args))
     return out
+
+
+def _pools(path: str, key: str, value: Any, bad: Any) -> tuple[tuple[str, int], ...]:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise bad('a list of {"base": CIDR, "size": prefix length}')
+    out = []
+    for entry in value:
+        base, size = entry.get("base"), entry.get("size")
+        if not isinstance(base, str) or not isinstance(size, int) or isinstance(size, bool) or set(entry) - {
+                "base", "size"}:
+            raise bad('a list of {"base": CIDR, "size": prefix length}')
+        out.append((base, size))
+    return tuple(out)
 
 
 def load_file(path: str) -> dict[str, Any]:
@@ -159,6 +180,18 @@ def parse_add_runtime(values: list[str]) -> dict[str, RuntimeEntry]:
             raise InvalidArgument(f"--add-runtime: runtime {name!r} given twice")
         out[name] = RuntimeEntry(path)
     return out
+
+
+def parse_address_pools(values: list[str]) -> tuple[tuple[str, int], ...]:
+    """``--default-address-pool base=10.199.0.0/16,size=24`` values."""
+    out = []
+    for value in values:
+        fields = dict(part.partition("=")[::2] for part in value.split(","))
+        base, size = fields.get("base", ""), fields.get("size", "")
+        if not base or not size.isdigit() or set(fields) - {"base", "size"}:
+            raise InvalidArgument(f"--default-address-pool {value!r}: must be base=CIDR,size=N")
+        out.append((base, int(size)))
+    return tuple(out)
 
 
 def build(flags: Mapping[str, Any], file_values: Mapping[str, Any] | None = None, file_path: str = "") -> EngineConfig:
@@ -202,6 +235,13 @@ def check(config: EngineConfig) -> EngineConfig:
     for label in config.labels:
         if "=" not in label:
             raise InvalidArgument(f"label {label!r}: must be key=value")
+    if not config.bridge or len(config.bridge) > 15 or "/" in config.bridge:
+        raise InvalidArgument(f"bridge {config.bridge!r}: must be an interface name of 1-15 characters (or none)")
+    from dockyard.engine.network_ipam import parse_bip, pools_of
+
+    if config.bip:
+        parse_bip(config.bip)
+    pools_of(config.default_address_pools)
     if len(set(config.hosts)) != len(config.hosts):
         raise InvalidArgument(f"hosts: {' '.join(str(h) for h in config.hosts)}: an address is given twice")
     check_tls(config.hosts, config.tls_verify, config.tls_ca, config.tls_cert, config.tls_key)

@@ -32,6 +32,7 @@ from dockyard.containerd.api.services.tasks.v1 import tasks_pb2
 from dockyard.containerd.api.types import mount_pb2
 from dockyard.engine import container_config as cc
 from dockyard.engine import container_rootfs as rootfs
+from dockyard.engine import container_volumes, network_containers
 from dockyard.engine.container_model import EXITED, PAUSED, RUNNING, Container, parse_time
 from dockyard.engine.ctrd_events import TopicHandler, default_handlers
 from dockyard.errors import DockyardError, FailedPrecondition, Internal, InvalidArgument, NotFound
@@ -161,6 +162,12 @@ class Lifecycle:
         request = tasks_pb2.CreateTaskRequest(
             container_id=c.id, stdin=stdin, stdout=stdout, stderr="" if c.tty else stderr, terminal=c.tty,
             rootfs=[mount_pb2.Mount(type=m.type, source=m.source, options=m.options) for m in mounts])
+        await container_volumes.setup(self.service, c)
+        try:  # its own errors as they are ("network x not found"), not as a task's
+            await network_containers.setup(self.service.ctx, live)
+        except BaseException:
+            container_volumes.teardown(self.service, c)
+            raise
         try:
             reply = await self.sv.unary(self.sv.tasks.Create, request)
             live.task_pid = int(reply.pid) or -1
@@ -173,6 +180,8 @@ class Lifecycle:
                 await self._delete(c.id)
                 live.task_pid = 0
                 live.exited.set()
+            container_volumes.teardown(self.service, c)
+            await network_containers.teardown(self.service.ctx, c.id)
             error, code = start_error(c.path, exc)
             c.state.error = error.message
             c.state.exit_code = code
@@ -200,6 +209,8 @@ class Lifecycle:
             self.service.health.stop(live)
             await self._delete(c.id)
             live.task_pid = 0
+            container_volumes.teardown(self.service, c)
+            await network_containers.teardown(self.service.ctx, c.id)
             started = parse_time(c.state.started_at)
             ran = max(0.0, (exited_ns - started) / 1e9) if started else 0.0
             restart = not self.closing and self._should_restart(live, status, ran)
@@ -277,6 +288,7 @@ class Lifecycle:
         """The container is being removed: no task may be left (a created or stopped one)."""
         await self._delete(live.id)
         live.task_pid = 0
+        await network_containers.teardown(self.service.ctx, live.id)
 
     # -- waiting -----------------------------------------------------------------------------------
     def result(self, c: Container) -> dict[str, Any]:

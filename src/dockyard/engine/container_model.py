@@ -187,6 +187,7 @@ class Container:
     hostname_path: str = ""
     hosts_path: str = ""
     spec_resources: dict[str, Any] = field(default_factory=dict)  # linux.resources of the stored spec
+    mount_points: list[dict[str, Any]] = field(default_factory=list)  # volumes (and --volumes-from binds)
 
     @property
     def short_name(self) -> str:

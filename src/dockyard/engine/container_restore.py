@@ -28,6 +28,7 @@ from typing import Any
 
 from dockyard.containerd.api.types.task import task_pb2
 from dockyard.engine import container_config as cc
+from dockyard.engine import container_volumes
 from dockyard.engine.container_model import PAUSED, RUNNING
 from dockyard.errors import DockyardError, Unavailable
 
@@ -56,6 +57,8 @@ async def restore(service: ContainerService) -> None:
             await _restore_one(service, live, tasks.get(live.id))
         except DockyardError as exc:  # one container's trouble does not keep the engine down
             log.error("container %s: restoring it: %s", live.id, exc)
+    if service.volumes is not None:
+        service.volumes.sweep()
     for live in list(service.live.values()):
         if not live.removed and _restart_on_boot(live):
             try:
@@ -69,6 +72,8 @@ async def _restore_one(service: ContainerService, live: Live, task: Any) -> None
     if c.state.removing:
         await service.destroy(live)
         return
+    if task is not None:
+        container_volumes.restored(service, c)
     if task is not None and task.status in ALIVE:
         async with live.lock:
             live.task_pid = int(task.pid) or -1

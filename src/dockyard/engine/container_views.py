@@ -94,15 +94,19 @@ def _bind_point(spec: str) -> dict[str, Any] | None:
 
 
 def mount_points(c: Container) -> list[dict[str, Any]]:
+    from dockyard.engine.container_volumes import api_points
+
     out = []
     for spec in c.host_config.get("Binds") or []:
         point = _bind_point(str(spec))
-        if point is not None:
+        if point is not None and (point["Type"] != "volume" or not c.mount_points):
             out.append(point)
     for m in c.host_config.get("Mounts") or []:
         if not isinstance(m, dict):
             continue
         kind = m.get("Type", "volume")
+        if kind == "volume" and c.mount_points:
+            continue
         point = {"Type": kind, "Source": m.get("Source", "") if kind == "bind" else "",
                  "Destination": m.get("Target", ""), "Mode": "", "RW": not m.get("ReadOnly", False),
                  "Propagation": (m.get("BindOptions") or {}).get("Propagation", "rprivate") if kind == "bind" else ""}
@@ -110,7 +114,7 @@ def mount_points(c: Container) -> list[dict[str, Any]]:
             point["Name"] = m.get("Source", "")
             point["Driver"] = "local"
         out.append(point)
-    return out
+    return out + api_points(c.mount_points)
 
 
 def inspect(c: Container, exec_ids: list[str] | None = None, size: tuple[int, int] | None = None) -> dict[str, Any]:

@@ -37,8 +37,17 @@ from dockyard.engine.container_io import ContainerIO
 from dockyard.engine.container_model import Container, now_time
 from dockyard.engine.container_names import normalize, random_name
 from dockyard.engine.container_store import ContainerStore, NameInUse
+from dockyard.engine.container_volumes import VolumeBinder, volume_names
 from dockyard.engine.context import EngineContext, ImageUse
 from dockyard.engine.logs_jsonfile import JsonFileWriter, remove_files, rotation
+from dockyard.engine.network_containers import (
+    check_networking,
+    for_create,
+    forget,
+    netns_path,
+    remember,
+    use_netns,
+)
 from dockyard.engine.spec import build_spec
 from dockyard.engine.spec_host import Host
 from dockyard.engine.supervisor import SNAPSHOTTER
@@ -96,6 +105,7 @@ class ContainerService:
         for directory in (self.containers_dir, self.fifo_root, self.mount_dir):
             os.makedirs(directory, mode=0o711, exist_ok=True)
         self.host = dataclasses.replace(host or Host(), namespace_path=self._namespace_path)
+        self.volumes = ctx.volumes  # None: no volume service (volumes refused by the spec's hook)
         self.live: dict[str, Live] = {}
         self._reserved: set[str] = set()
         self.lifecycle = Lifecycle(self)
@@ -149,6 +159,12 @@ class ContainerService:
             users.setdefault(c.image_id, []).append(ImageUse(c.id, c.state.running))
         return users
 
+    def volume_users(self) -> Mapping[str, list[str]]:
+        """Volume name -> the containers whose mount points have it."""
+        from dockyard.engine.container_volumes import users
+
+        return users(self)
+
     def _namespace_path(self, kind: str, ref: str) -> str:
         live = self.get(ref)
         if not live.container.state.running or not live.container.state.pid:
@@ -192,11 +208,14 @@ class ContainerService:
         image_ref = config.get("Image")
         if not isinstance(image_ref, str) or not image_ref:
             raise InvalidArgument("Config.Image: an image is required")
+        check_networking(self.ctx, hc_in, body.get("NetworkingConfig"))
         full_name = self._take_name(name)
         try:
-            return await self._create(config, hc_in, full_name, image_ref, platform)
+            result = await self._create(config, hc_in, full_name, image_ref, platform)
         finally:
             self._reserved.discard(full_name)
+        remember(self.ctx, result["Id"], hc_in, body.get("NetworkingConfig"))
+        return result
 
     async def _create(self, config: dict[str, Any], hc_in: dict[str, Any], name: str, image_ref: str,
                       platform: str) -> dict[str, Any]:
@@ -214,21 +233,29 @@ class ContainerService:
         lease = await rootfs.create_lease(self.sv)
         created_ctrd = prepared = False
         warnings: list[str] = []
+        binder = VolumeBinder(self.volumes, cid) if self.volumes is not None else None
         try:
             mounts = await rootfs.prepare(self.sv, cid, image.chain_id, lease)
             prepared = True
             files = await rootfs.read_user_files(mounts, self.mount_dir)
             extra = write_network_files(directory, merged, hc)
-            spec = build_spec(merged, hc, image.config, container_id=cid, host=self.host,
+            host = self.host
+            if binder is not None:
+                host = dataclasses.replace(host, volume_source=binder.source)
+                extra = [*binder.extra_mounts(self, merged, hc), *extra]
+            spec = build_spec(merged, hc, image.config, container_id=cid, host=host,
                               container_files=files.get, extra_mounts=extra, warnings=warnings,
                               init_binary=self.ctx.init.path)
+            if for_create(self.ctx.networks, hc, merged) is not None:
+                use_netns(spec, netns_path(self.ctx.config.exec_root, cid))
             container = Container(
                 id=cid, name=name, created=now_time(), path=path, args=args, config=merged, host_config=hc,
                 image_id=image.id, runtime=runtime_name, platform=image.os, snapshot_key=cid,
                 log_path=os.path.join(directory, f"{cid}-json.log") if hc["LogConfig"]["Type"] == "json-file" else "",
                 resolv_conf_path=os.path.join(directory, "resolv.conf"),
                 hostname_path=os.path.join(directory, "hostname"), hosts_path=os.path.join(directory, "hosts"),
-                spec_resources=spec["linux"].get("resources", {}))
+                spec_resources=spec["linux"].get("resources", {}),
+                mount_points=binder.finish(spec, hc) if binder is not None else [])
             await self._create_ctrd(container, spec, runtime, lease, image.name or image_ref)
             created_ctrd = True
             self.store.add(container)
@@ -238,10 +265,14 @@ class ContainerService:
             if prepared:
                 await rootfs.remove(self.sv, cid)
             shutil.rmtree(directory, ignore_errors=True)
+            if binder is not None:
+                binder.undo()
             raise
         finally:
             await rootfs.delete_lease(self.sv, lease)
         self.live[cid] = Live(container, self.make_io(container))
+        if binder is not None:
+            binder.release()
         self.publish(container, "create")
         return {"Id": cid, "Warnings": warnings}
 
@@ -294,10 +325,11 @@ class ContainerService:
                     raise FailedPrecondition(f"cannot remove container \"{container.name}\": container is running: "
                                              "stop the container before removing or force remove")
             await self.lifecycle.kill_for_removal(live)
-        await self.destroy(live)
+        await self.destroy(live, volumes=volumes)
 
-    async def destroy(self, live: Live) -> None:
-        """Remove a stopped container: its task, containerd container, snapshot, files, record."""
+    async def destroy(self, live: Live, volumes: bool = False) -> None:
+        """Remove a stopped container: its task, containerd container, snapshot, files, record;
+        with ``volumes`` (or ``--rm``) its anonymous volumes that nothing else uses."""
         container = live.container
         async with live.lock:
             if live.removed:
@@ -327,7 +359,10 @@ class ContainerService:
             self.live.pop(container.id, None)
             self.execs.forget_container(container.id)
             self.health.stop(live, final=False)
+        forget(self.ctx, container.id)
         self.publish(container, "destroy")
+        if self.volumes is not None and (volumes or container.host_config.get("AutoRemove")):
+            self.volumes.remove_anonymous(volume_names(container))
         self.lifecycle.resolve_waiters(live, removed=True)
 
     async def prune(self, until_ns: int | None, labels: Any) -> dict[str, Any]:

@@ -23,6 +23,8 @@ from dockyard.engine.supervisor import Supervisor
 if TYPE_CHECKING:
     from dockyard.engine.containers import ContainerService
     from dockyard.engine.images_service import ImageService
+    from dockyard.engine.network_service import NetworkService
+    from dockyard.engine.volumes import VolumeService
 
 
 @dataclass(frozen=True)
@@ -55,3 +57,5 @@ class EngineContext:
     image_users: ImageUsers = no_image_users
     images: ImageService | None = None  # built by the engine (dockyard.engine.images_service)
     containers: ContainerService | None = None  # built by the engine (dockyard.engine.containers)
+    volumes: VolumeService | None = None  # built by the engine (dockyard.engine.volumes)
+    networks: NetworkService | None = None  # built by the engine (dockyard.engine.network_service)

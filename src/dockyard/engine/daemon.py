@@ -4,6 +4,7 @@
               [--config-file FILE] [--containerd SOCK] [--add-runtime NAME=PATH] [--init-path PATH]
               [--default-runtime NAME] [--log-level LEVEL] [-D] [--tlsverify --tlscacert F
               --tlscert F --tlskey F] [--label K=V] [-G GROUP]
+              [--bridge NAME] [--bip CIDR] [--default-address-pool base=CIDR,size=N]
 
 Flags and the config file (JSON, dockerd's daemon.json keys; see :mod:`.config`) may not
 both set one thing. ``/etc/dockyard/daemon.json`` is read when it exists and no
@@ -24,7 +25,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import dockyard
-from dockyard.engine.config import EngineConfig, build, load_file, parse_add_runtime
+from dockyard.engine.config import EngineConfig, build, load_file, parse_add_runtime, parse_address_pools
 from dockyard.errors import DockyardError
 
 PROG = "dockyardd"
@@ -55,6 +56,10 @@ def parser() -> argparse.ArgumentParser:
     add("--tlskey", dest="tls_key", help="the server's key")
     add("--label", dest="labels", action="append", metavar="KEY=VALUE", help="a label of this engine (repeatable)")
     add("-G", "--group", help="group of the unix sockets (default dockyard)")
+    add("-b", "--bridge", help="the default bridge network's interface (default dockyard0; none: no bridge)")
+    add("--default-address-pool", dest="default_address_pools", action="append", metavar="base=CIDR,size=N",
+        help="a pool the networks' subnets are taken from (repeatable)")
+    add("--bip", help="the default bridge's address and prefix length (e.g. 10.199.0.1/24)")
     add("-v", "--version", action="store_true", help="print the version and exit")
     return p
 
@@ -66,8 +71,10 @@ def configure(argv: Sequence[str]) -> tuple[EngineConfig | None, bool]:
         return None, True
     flags: dict[str, Any] = {k: getattr(args, k) for k in (
         "hosts", "data_root", "exec_root", "containerd", "default_runtime", "log_level", "debug", "tls_verify",
-        "tls_ca", "tls_cert", "tls_key", "labels", "group", "init_path")}
+        "tls_ca", "tls_cert", "tls_key", "labels", "group", "init_path", "bridge", "bip")}
     flags["runtimes"] = parse_add_runtime(args.add_runtime) if args.add_runtime else None
+    flags["default_address_pools"] = (parse_address_pools(args.default_address_pools)
+                                      if args.default_address_pools else None)
     path = args.config_file or (DEFAULT_CONFIG_FILE if os.path.exists(DEFAULT_CONFIG_FILE) else "")
     file_values = load_file(path) if path else {}
     return build(flags, file_values, path), False

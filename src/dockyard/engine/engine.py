@@ -17,6 +17,7 @@ import uuid
 from aiohttp import web
 
 from dockyard.containerd.server.sockets import answers
+from dockyard.engine import network_containers
 from dockyard.engine.api.app import make_app
 from dockyard.engine.config import EngineConfig
 from dockyard.engine.container_restore import restore
@@ -31,6 +32,7 @@ from dockyard.engine.listeners import Listeners
 from dockyard.engine.runtimes import Runtimes, discover
 from dockyard.engine.supervisor import Supervisor
 from dockyard.engine.tls_relay import serve_tls
+from dockyard.engine.volumes import VolumeService
 from dockyard.errors import Unavailable
 
 log = logging.getLogger("dockyard.engine")
@@ -100,11 +102,16 @@ class Engine:
         assert self.listeners is not None
         self.ctx = EngineContext(config, self.supervisor, self.hub, self.bridge, runtimes, engine_id, init=init)
         self.ctx.images = ImageService(self.ctx)
+        self.ctx.volumes = VolumeService(config.data_root, self.hub)
+        self.ctx.networks = await asyncio.to_thread(network_containers.build_service, config, self.hub)
         self.containers = self.ctx.containers = ContainerService(self.ctx)
         self.ctx.image_users = self.containers.image_users
+        self.ctx.volumes.users = self.containers.volume_users
         self.containers.lifecycle.take_events()
         await asyncio.wait_for(self.bridge.subscribed.wait(), CONNECT_TIMEOUT)
         await restore(self.containers)
+        await network_containers.restore(self.ctx, {live.id for live in self.containers.all() if (
+            live.task_pid or live.container.state.running or live.container.state.restarting)})
         self.containers.lifecycle.follow_resubscriptions()
         self.runner = web.AppRunner(make_app(self.ctx), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
         await self.runner.setup()
@@ -134,6 +141,9 @@ class Engine:
         if self.containers is not None:
             self.containers.close()
             self.containers = None
+        if self.ctx is not None and self.ctx.volumes is not None:
+            self.ctx.volumes.close()
+            self.ctx.volumes = None
         if self._watch is not None:
             self._watch.cancel()
             self._watch = None

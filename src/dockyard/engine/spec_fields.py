@@ -32,7 +32,7 @@ TRANSLATED: frozenset[str] = frozenset((
 
 ENGINE_OWNED: frozenset[str] = frozenset((
     "AutoRemove", "ContainerIDFile", "Dns", "DnsOptions", "DnsSearch", "ExtraHosts",
-    "Links", "LogConfig", "PortBindings", "PublishAllPorts", "RestartPolicy", "Runtime",
+    "Links", "LogConfig", "PortBindings", "PublishAllPorts", "RestartPolicy", "Runtime", "VolumesFrom",
 ))
 
 ZERO_ONLY: dict[str, str] = {
@@ -52,13 +52,12 @@ ZERO_ONLY: dict[str, str] = {
     "IOMaximumBandwidth": "IO maximum is a Windows-only option",
     "Cgroup": "sharing another container's cgroup is not supported",
     "StorageOpt": "storage options are not supported",
-    "VolumeDriver": "volume drivers are not supported yet",
-    "VolumesFrom": "volumes from other containers are not supported yet",
+    "VolumeDriver": "volume drivers other than local are not supported",
     "Isolation": "only the default isolation is supported on Linux",
 }
 
 # Non-zero values that still mean "the default".
-_DEFAULT_VALUES: dict[str, tuple[object, ...]] = {"Isolation": ("default",)}
+_DEFAULT_VALUES: dict[str, tuple[object, ...]] = {"Isolation": ("default",), "VolumeDriver": ("local",)}
 
 
 def is_zero(value: Any) -> bool:

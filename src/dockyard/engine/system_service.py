@@ -3,9 +3,9 @@ documents, from the host (:mod:`.hostinfo`), the supervisor and the engine's own
 
 What does not exist yet is reported as empty, by design of the current stage:
 container counts are containerd's containers in our namespace (running/paused from
-their tasks) until the container service owns them; df's ``Containers`` and
-``Volumes`` are ``[]`` and ``BuildCache`` ``[]`` until containers, volumes and the builder
-exist (their services will fill them here).
+their tasks) until the container service owns them; df's ``Containers`` and ``Volumes``
+come from the container and volume services (``[]`` without them), ``BuildCache`` is
+``[]`` until the builder keeps a cache.
 """
 
 from __future__ import annotations
@@ -154,7 +154,8 @@ class SystemService:
             service = self.ctx.containers
             out["Containers"] = await service.disk_usage() if service is not None else []
         if "volume" in wanted:
-            out["Volumes"] = []
+            volumes = self.ctx.volumes
+            out["Volumes"] = await volumes.disk_usage() if volumes is not None else []
         if "build-cache" in wanted:
             out["BuildCache"] = []
         return out

@@ -45,8 +45,8 @@ def test_file_keys_use_dockerds_names(tmp_path: Path) -> None:
 
 
 def test_unknown_keys_are_named(tmp_path: Path) -> None:
-    path = write(tmp_path, {"debug": True, "storage-driver": "overlay2", "bip": "10.0.0.1/24"})
-    with pytest.raises(InvalidArgument, match="don't match any configuration option: bip, storage-driver"):
+    path = write(tmp_path, {"debug": True, "storage-driver": "overlay2", "iptables": False})
+    with pytest.raises(InvalidArgument, match="don't match any configuration option: iptables, storage-driver"):
         load_file(path)
 
 
@@ -160,3 +160,19 @@ def test_main_reports_errors_on_one_line(capsys: pytest.CaptureFixture[str]) -> 
     assert daemon.main(["-H", "tcp://0.0.0.0:2375"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("dockyardd: tcp://0.0.0.0:2375: a TCP host is served only with TLS") and err.count("\n") == 1
+
+
+def test_network_keys_of_the_file_and_flags(tmp_path: Path) -> None:
+    path = write(tmp_path, {"bridge": "dyt0", "bip": "10.199.3.1/24",
+                            "default-address-pools": [{"base": "10.199.0.0/16", "size": 24}]})
+    config = build({}, load_file(path), str(path))
+    assert (config.bridge, config.bip, config.default_address_pools) == (
+        "dyt0", "10.199.3.1/24", (("10.199.0.0/16", 24),))
+    bad = write(tmp_path, {"default-address-pools": [{"base": "10.199.0.0/16"}]})
+    with pytest.raises(InvalidArgument, match="default-address-pools"):
+        load_file(bad)
+    from dockyard.engine.config import parse_address_pools
+
+    assert parse_address_pools(["base=10.199.0.0/16,size=24"]) == (("10.199.0.0/16", 24),)
+    with pytest.raises(InvalidArgument, match="base=CIDR,size=N"):
+        parse_address_pools(["base=10.199.0.0/16"])

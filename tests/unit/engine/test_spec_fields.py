@@ -44,7 +44,7 @@ def test_lists_are_disjoint_and_cover_the_cli() -> None:
 @pytest.mark.parametrize(("field", "value"), [
     ("CpuRealtimePeriod", 1000), ("DeviceRequests", [{"Driver": "nvidia"}]),
     ("KernelMemory", 1 << 20), ("BlkioDeviceReadBps", [{"Path": "/dev/sda", "Rate": 1}]),
-    ("VolumesFrom", ["other"]), ("StorageOpt", {"size": "1G"}), ("Isolation", "hyperv"),
+    ("VolumeDriver", "flocker"), ("StorageOpt", {"size": "1G"}), ("Isolation", "hyperv"),
     ("CpuCount", 2), ("Cgroup", "container:x"),
 ])
 def test_unsupported_non_zero(field: str, value: Any) -> None:

@@ -29,6 +29,7 @@ from dockyard.engine.containers import ContainerService
 from dockyard.engine.context import EngineContext
 from dockyard.engine.event_filters import time_range
 from dockyard.engine.filters import Filters
+from dockyard.engine.network_containers import fill_settings
 from dockyard.errors import DockyardError, InvalidArgument
 
 UPDATABLE = ("BlkioWeight", "CpuShares", "CpuPeriod", "CpuQuota", "CpusetCpus", "CpusetMems", "Memory",
@@ -88,7 +89,9 @@ def routes(ctx: EngineContext) -> list[RouteDef]:
         service = svc()
         live = service.get(request.match_info["id"])
         size = await service.sizes(live.container) if query_bool(request, "size") else None
-        return json_response(inspect(live.container, service.execs.running_ids(live.id), size=size))
+        doc = inspect(live.container, service.execs.running_ids(live.id), size=size)
+        fill_settings(doc, ctx)
+        return json_response(doc)
 
     async def start(request: web.Request) -> web.StreamResponse:
         service = svc()

@@ -22,7 +22,9 @@ from dockyard.engine.api import (
     exec,
     images,
     images_transfer,
+    networks,
     system,
+    volumes,
 )
 from dockyard.engine.api.routing import RouteDef, RouteModule, check_unique
 
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
 
 ROUTE_MODULES: tuple[RouteModule, ...] = (system, events, images, images_transfer, containers, containers_logs,
                                           containers_attach, containers_stats, containers_fs, containers_archive,
-                                          exec, commit, build)
+                                          exec, commit, build, volumes, networks)
 
 
 def collect(ctx: EngineContext, modules: Sequence[RouteModule] = ROUTE_MODULES) -> list[RouteDef]:
