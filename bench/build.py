@@ -35,8 +35,6 @@ daemons are stopped by PID and the host is checked and restored as in ``engine_r
 from __future__ import annotations
 
 import argparse
-import contextlib
-import shutil
 import statistics
 import subprocess
 import sys
@@ -46,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchstats import summary_header, summary_row
-from ctr_daemons import BenchError, build_archive, exit_on_sigterm, mounts_under
+from ctr_daemons import BenchError, build_archive, exit_on_sigterm
 from engine_daemons import (
     DOCKER,
     DOCKYARD,
@@ -54,12 +52,10 @@ from engine_daemons import (
     Engine,
     HostState,
     check_host,
+    finish,
     load_image,
-    remove_all_containers,
     start_dockerd,
     start_dockyardd,
-    stop_dockerd,
-    stop_dockyardd,
 )
 
 TAG = "bench-app:latest"
@@ -270,23 +266,7 @@ def main() -> int:
         for engine in engines.values():
             print(f"{engine.name} log (tail):\n{engine.log(3000)}", file=sys.stderr)
     finally:
-        for name, engine in engines.items():
-            if engine.running.process.poll() is None:
-                with contextlib.suppress(subprocess.SubprocessError, OSError):
-                    remove_all_containers(engine.client(f"docker>{name}"))
-            problems += stop_dockyardd(engine) if name == "dockyardd" else stop_dockerd(engine)
-        problems += host.restore()
-        mounted = mounts_under(work)
-        if mounted:
-            problems.append(f"still mounted: {mounted}")
-        for problem in problems:
-            print(f"build: {problem}", file=sys.stderr)
-        if engines and not problems:
-            print("cleaned up: no containers, processes, mounts, cgroups or interfaces left", file=sys.stderr)
-        if mounted:  # never rm -rf through a mount
-            print(f"build: leaving {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        problems += finish("build", engines, host, work)
     return 1 if failed or problems else 0
 
 

@@ -19,7 +19,8 @@ the CLIs pointed at them.
   new and empty; a new network interface or a changed ip_forward is reported.
 - ``stop_dockyardd`` / ``stop_dockerd``: stopped by PID (SIGTERM, SIGKILL after a
   timeout); what is left (processes, whose PIDs come from /proc, shims included, and
-  mounts under ``base``) is forced away by PID and returned as a list of problems.
+  mounts under ``base``) is forced away by PID and returned as a list of problems;
+  ``finish(label, engines, host, work)`` does all of the end of a run.
 """
 
 from __future__ import annotations
@@ -268,3 +269,31 @@ class HostState:
         if after.ip_forward != self.ip_forward:
             problems.append(f"net.ipv4.ip_forward changed: {self.ip_forward} -> {after.ip_forward}")
         return problems
+
+
+def finish(label: str, engines: dict[str, Engine], host: HostState, work: Path) -> list[str]:
+    """The end of a benchmark run, whatever happened: every engine's containers removed and
+    the engine stopped, the host as it was, ``work`` removed (unless something is still
+    mounted there); what was wrong, each also printed to stderr after ``label``."""
+    import shutil
+    import sys
+
+    problems: list[str] = []
+    for name, engine in engines.items():
+        if engine.running.process.poll() is None:
+            with contextlib.suppress(subprocess.SubprocessError, OSError):
+                remove_all_containers(engine.client(f"docker>{name}"))
+        problems += stop_dockyardd(engine) if name == "dockyardd" else stop_dockerd(engine)
+    problems += host.restore()
+    mounted = mounts_under(work)
+    if mounted:
+        problems.append(f"still mounted: {mounted}")
+    for problem in problems:
+        print(f"{label}: {problem}", file=sys.stderr)
+    if engines and not problems:
+        print("cleaned up: no containers, processes, mounts, cgroups or interfaces left", file=sys.stderr)
+    if mounted:  # never rm -rf through a mount
+        print(f"{label}: leaving {work}", file=sys.stderr)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    return problems
