@@ -3,8 +3,12 @@ it, and a few images (config + manifest, optionally behind an index) in its cont
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -85,10 +89,18 @@ class FakeSupervisor:
         return config_digest
 
 
+# the fake engines' roots (the build cache writes a file there): one temporary directory
+# per test process, removed at its exit
+_ROOT = tempfile.mkdtemp(prefix="dy-unit-")
+atexit.register(shutil.rmtree, _ROOT, True)
+DATA_ROOT = os.path.join(_ROOT, "data")
+EXEC_ROOT = os.path.join(_ROOT, "exec")
+
+
 def make_context(sv: FakeSupervisor | None = None, **flags: Any) -> EngineContext:
     sv = sv or FakeSupervisor()
     hub = EventHub()
-    config = build({"data_root": "/tmp/dy-data", "exec_root": "/tmp/dy-exec", **flags})
+    config = build({"data_root": DATA_ROOT, "exec_root": EXEC_ROOT, **flags})
     runtimes = discover(config.runtimes, config.default_runtime, {"runc": "/usr/sbin/runc"}.get)
     bridge = ContainerdEvents(sv, hub)  # type: ignore[arg-type]
     return EngineContext(config, sv, hub, bridge, runtimes, "0d1e2f")  # type: ignore[arg-type]

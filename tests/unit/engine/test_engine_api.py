@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from tests.unit.engine.engine_fakes import FakeSupervisor, digest, make_context
+from tests.unit.engine.engine_fakes import DATA_ROOT, FakeSupervisor, digest, make_context
 
 from dockyard import errors
 from dockyard.containerd.archive.layers import chain_ids
@@ -196,7 +196,7 @@ def test_info_document() -> None:
         assert set(doc["Runtimes"]) == {"dockyard-runc", "runc"} and doc["Runtimes"]["runc"]["path"] == "/usr/sbin/runc"
         assert doc["Swarm"]["LocalNodeState"] == "inactive" and doc["LiveRestoreEnabled"] is True
         assert doc["SecurityOptions"] == ["name=seccomp,profile=builtin"] and doc["Isolation"] == ""
-        assert doc["DockerRootDir"] == "/tmp/dy-data" and doc["Labels"] == ["tier=test"] and doc["Debug"] is True
+        assert doc["DockerRootDir"] == DATA_ROOT and doc["Labels"] == ["tier=test"] and doc["Debug"] is True
         assert doc["OSType"] == "linux" and doc["NCPU"] >= 1 and doc["MemTotal"] > 0
         assert doc["ContainerdCommit"] == {"ID": "rev"} and doc["NEventsListener"] == 0
         for key in ("MemoryLimit", "SwapLimit", "CpuCfsPeriod", "CpuCfsQuota", "CPUShares", "CPUSet", "PidsLimit",
