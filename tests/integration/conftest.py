@@ -55,6 +55,18 @@ def engine_parent_cgroups() -> Iterator[None]:
         warnings.warn("; ".join(problems), stacklevel=1)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def containerd_host_dirs() -> Iterator[None]:
+    """The directories ``ctr`` (its default FIFO dir) and containerd's shims make under
+    /run/containerd whatever their configuration says are removed at the session's end
+    when this session made them and they are empty."""
+    from tests.support.real_containerd import host_dirs, remove_new_host_dirs
+
+    before = host_dirs()
+    yield
+    remove_new_host_dirs(before)
+
+
 @pytest.fixture(scope="session")
 def work_dir(session_token: str) -> Iterator[Path]:
     """The session's private temporary directory (bundles, rootfs, runtime roots)."""
