@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 from tests.support import hostcheck
-from tests.support.engine import DOCKER, RunningEngine
+from tests.support.engine import DOCKER, RunningEngine, store_state, wait_for
 from tests.support.registry import Seeded
 
 pytest_plugins = ["tests.support.engine_fixtures", "tests.integration.conftest_registry"]
@@ -46,26 +46,6 @@ LABEL purpose=test
 EXPOSE 8080
 CMD ["cat", "/app/greeting.txt"]
 """
-
-
-def _ctr_list(engine: RunningEngine, *what: str) -> set[str]:
-    out = engine.ctr("-n", "dockyard", *what).stdout.splitlines()[1:]
-    return {line.split()[0] for line in out if line.strip()}
-
-
-def store_state(engine: RunningEngine) -> tuple[set[str], set[str], set[str]]:
-    """(snapshots, blobs, leases) of the engine's namespace."""
-    return (_ctr_list(engine, "snapshots", "ls"), _ctr_list(engine, "content", "ls"),
-            _ctr_list(engine, "leases", "ls"))
-
-
-def wait_for(predicate: object, timeout: float = 10.0, what: str = "condition") -> None:
-    assert callable(predicate)
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def build(engine: RunningEngine, context: Path, *args: str, check: bool = True) -> tuple[int, str, str]:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 from tests.support import hostcheck
-from tests.support.engine import DOCKER, RunningEngine
+from tests.support.engine import DOCKER, RunningEngine, store_state, wait_for
 
 pytest_plugins = ["tests.support.engine_fixtures"]
 pytestmark = [
@@ -35,26 +35,6 @@ pytestmark = [
 IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}\n$")
 LOOP = "echo run > /running; while true; do sleep 0.1; done"
 DOCKYARD = str(Path(sys.executable).with_name("dockyard"))
-
-
-def _ctr_list(engine: RunningEngine, *what: str) -> set[str]:
-    out = engine.ctr("-n", "dockyard", *what).stdout.splitlines()[1:]
-    return {line.split()[0] for line in out if line.strip()}
-
-
-def store_state(engine: RunningEngine) -> tuple[set[str], set[str], set[str]]:
-    """(snapshots, blobs, leases) of the engine's namespace."""
-    return (_ctr_list(engine, "snapshots", "ls"), _ctr_list(engine, "content", "ls"),
-            _ctr_list(engine, "leases", "ls"))
-
-
-def wait_for(predicate: object, timeout: float = 10.0, what: str = "condition") -> None:
-    assert callable(predicate)
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.support.engine import DOCKER, RunningEngine
+from tests.support.engine import DOCKER, RunningEngine, wait_for
 
 pytest_plugins = ["tests.support.engine_fixtures"]
 pytestmark = [
@@ -86,15 +86,6 @@ def state(engine: RunningEngine, name: str) -> dict[str, object]:
     value = inspect(engine, name)["State"]
     assert isinstance(value, dict)
     return value
-
-
-def wait_for(predicate: object, timeout: float = 10.0, what: str = "condition") -> None:
-    assert callable(predicate)
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 # -- docker run ------------------------------------------------------------------------------------

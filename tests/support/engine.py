@@ -247,5 +247,26 @@ def dockyardd(base: Path, *extra: str) -> Iterator[RunningEngine]:
         assert not problems, "\n".join(problems)
 
 
+def wait_for(predicate: object, timeout: float = 10.0, what: str = "condition") -> None:
+    """Until ``predicate()`` is true (AssertionError naming ``what`` after ``timeout`` s)."""
+    assert callable(predicate)
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def _ctr_list(engine: RunningEngine, *what: str) -> set[str]:
+    out = engine.ctr("-n", "dockyard", *what).stdout.splitlines()[1:]
+    return {line.split()[0] for line in out if line.strip()}
+
+
+def store_state(engine: RunningEngine) -> tuple[set[str], set[str], set[str]]:
+    """(snapshots, blobs, leases) of the engine's namespace: what a test may not leave."""
+    return (_ctr_list(engine, "snapshots", "ls"), _ctr_list(engine, "content", "ls"),
+            _ctr_list(engine, "leases", "ls"))
+
+
 def ctr_argv(engine: RunningEngine, *args: str) -> list[str]:
     return [CTR, "--address", str(engine.address), *args]
