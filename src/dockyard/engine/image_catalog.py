@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,6 +103,8 @@ class Resolver:
         self._blobs: OrderedDict[str, bytes] = OrderedDict()
         self._resolved: OrderedDict[str, Resolved] = OrderedDict()  # by manifest digest: parsed once
         self._usage: dict[str, int] = {}
+        self._chains: dict[str, list[str]] = {}  # by manifest digest: content-addressed, computed once
+        self.last_catalog: tuple[tuple[bytes, ...], Catalog] | None = None  # see load_catalog
 
     async def blob(self, digest: str) -> bytes:
         data = self._blobs.get(digest)
@@ -125,6 +128,10 @@ class Resolver:
             return fallback
         self._usage[chain_id] = size
         return size
+
+    def sizes_known(self, images: Iterable[DockerImage]) -> bool:
+        """Whether every layer of ``images`` has its snapshot's measured size (none a fallback)."""
+        return all(layer.chain_id in self._usage for image in images for layer in image.layers)
 
     def forget_usage(self, chain_ids: list[str]) -> None:
         for chain_id in chain_ids:
@@ -170,8 +177,13 @@ class Resolver:
         raise NotFound(f"{target.digest}: indexes nested too deep")
 
     async def layers(self, resolved: Resolved) -> list[Layer]:
+        chains = self._chains.get(resolved.manifest_digest)
+        if chains is None:
+            chains = self._chains[resolved.manifest_digest] = chain_ids(resolved.config.diff_ids)
+            while len(self._chains) > self.limit:
+                del self._chains[next(iter(self._chains))]
         out = []
-        for chain_id, desc in zip(chain_ids(resolved.config.diff_ids), resolved.manifest.layers, strict=False):
+        for chain_id, desc in zip(chains, resolved.manifest.layers, strict=False):
             out.append(Layer(chain_id, await self.usage(chain_id, desc.size)))
         return out
 
@@ -258,9 +270,25 @@ class Catalog:
 
 
 async def load_catalog(resolver: Resolver) -> Catalog:
-    """Every image of the namespace, one per ID, newest first."""
+    """Every image of the namespace, one per ID, newest first. The catalog is a function of
+    the records (their content is addressed by digest): while containerd lists the very
+    same records, the last catalog is the answer (callers only read it)."""
+    records = await resolver.supervisor.list_images()
+    serialize = [getattr(record, "SerializeToString", None) for record in records]
+    key = tuple(each(deterministic=True) for each in serialize if each is not None)
+    last = resolver.last_catalog
+    if last is not None and last[0] == key and len(key) == len(records):
+        return last[1]
+    catalog = await _build_catalog(resolver, records)
+    # a layer whose snapshot is not unpacked yet shows a fallback size that will change: no reuse
+    if len(key) == len(records) and resolver.sizes_known(catalog.images):
+        resolver.last_catalog = (key, catalog)
+    return catalog
+
+
+async def _build_catalog(resolver: Resolver, records: list[Any]) -> Catalog:
     by_id: dict[str, DockerImage] = {}
-    for record in await resolver.supervisor.list_images():
+    for record in records:
         try:
             resolved = await resolver.resolve(record.target)
         except DockyardError as exc:  # content gone, a foreign artifact: not an image to show

@@ -13,6 +13,7 @@ Names that are not image references (containerd allows any) are skipped.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ class ImageRecord:
         return sum(layer.size for layer in self.layers)
 
 
+@functools.lru_cache(maxsize=4096)
 def _created(text: str) -> int:
     if not text:
         return 0

@@ -41,7 +41,8 @@ from dockyard.engine.build.shellwords import Lexer
 from dockyard.engine.build.stages import BuildArgs, BuildPlan, Stage, plan_build
 from dockyard.engine.container_commit import Committer, child_config
 from dockyard.engine.containers import ContainerService
-from dockyard.engine.image_refs import parse_user_reference, short_id
+from dockyard.engine.image_catalog import Catalog
+from dockyard.engine.image_refs import is_full_id, parse_user_reference, short_id
 from dockyard.engine.image_transfer import Transfers
 from dockyard.engine.images_service import ImageService
 from dockyard.errors import DockyardError, InvalidArgument, NotFound
@@ -95,6 +96,7 @@ class Builder:
         self.sv = images.supervisor
         self.committer = Committer(containers, images)
         self.cache_sources: list[cachefrom.Source] | None = None  # --cache-from images, loaded once
+        self.catalog: Catalog | None = None  # the images as last listed (see _doc)
         self.worker = StepWorker(containers, self.committer)
         self.args = BuildArgs(request.build_args)
         self.results: dict[int, StageState] = {}
@@ -196,7 +198,8 @@ class Builder:
         """Yields pull messages, then the image's ID (a str)."""
         if not self.request.pull:
             try:
-                yield (await self.images.get(name)).id
+                self.catalog = await self.images.catalog()
+                yield self.catalog.lookup(name)[0].id
                 return
             except NotFound:
                 pass
@@ -206,10 +209,16 @@ class Builder:
         yield (await self.images.get(str(ref))).id
 
     async def _doc(self, image_id: str) -> dict[str, Any]:
-        image = await self.images.get(image_id)
+        """The config document of image ``image_id``. The images listed once per build answer
+        for the IDs they know (a cached step's image existed when the build began); an ID
+        they do not know lists them again."""
+        image = self.catalog.by_id(image_id) if self.catalog is not None and is_full_id(image_id) else None
+        if image is None:
+            self.catalog = await self.images.catalog()
+            image, _ = self.catalog.lookup(image_id)
         if image.manifest is None:
             raise NotFound(f"image {image_id} has no manifest here")
-        doc: dict[str, Any] = json.loads(await self.sv.read_blob(image.manifest.config.digest))
+        doc: dict[str, Any] = json.loads(await self.images.resolver.blob(image.manifest.config.digest))
         return doc
 
     # -- one step ----------------------------------------------------------------------------------
