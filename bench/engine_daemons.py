@@ -10,8 +10,9 @@ the CLIs pointed at them.
   there), API socket, pid file, a ``--config-file`` of its own that puts the trust key
   there too (``deprecated-key-path``, else /etc/docker/key.json). It starts its own containerd
   (there must be no /run/containerd/containerd.sock, which it would use instead). It must
-  not touch the host's networking: ``--bridge=none`` (no docker0), ``--iptables=false``,
-  ``--ip-forward=false`` (else it sets net.ipv4.ip_forward), ``--ip-masq=false``.
+  not touch the host's networking: ``--bridge=none`` (no docker0; ``bridge=NAME``: a bridge
+  the caller made, bench/network.py), ``--iptables=false``, ``--ip-forward=false`` (else it
+  sets net.ipv4.ip_forward), ``--ip-masq=false``.
 - ``Client``: a CLI (``dockyard``, the docker CLI 28) with ``DOCKER_HOST`` on one engine
   and a config dir of its own: ``run(*args)``, ``timed(*args)`` (wall time in ms).
 - ``HostState.take()`` before, ``host.restore()`` at the end: the things dockerd makes
@@ -45,7 +46,7 @@ DOCKER = "/usr/local/bin/docker"  # the CLI the tests use (28.x)
 DOCKERD = "/usr/sbin/dockerd"
 DOCKYARD = str(REPO / ".venv" / "bin" / "dockyard")
 SYSTEM_CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
-DOCKERD_FLAGS = ("--bridge=none", "--iptables=false", "--ip-forward=false", "--ip-masq=false")
+DOCKERD_FLAGS = ("--iptables=false", "--ip-forward=false", "--ip-masq=false")
 
 
 def check_host() -> None:
@@ -153,13 +154,15 @@ def start_dockyardd(base: Path, *extra: str) -> Engine:
                     stop_dockyardd)
 
 
-def start_dockerd(base: Path) -> Engine:
+def start_dockerd(base: Path, bridge: str = "none") -> Engine:
+    """``bridge``: ``none`` (no default bridge) or an existing bridge with its address, which
+    dockerd then takes as its default bridge network (``--bridge=NAME``)."""
     base.mkdir(parents=True, exist_ok=True)
     # the trust key: a config-file setting only (no flag in 20.10)
     (base / "daemon.json").write_text(json.dumps({"deprecated-key-path": str(base / "key.json")}) + "\n")
     argv = [DOCKERD, "--data-root", str(base / "data"), "--exec-root", str(base / "exec"),
             "-H", f"unix://{base / 'docker.sock'}", "--pidfile", str(base / "docker.pid"),
-            "--config-file", str(base / "daemon.json"),
+            "--config-file", str(base / "daemon.json"), f"--bridge={bridge}",
             *DOCKERD_FLAGS]
     running = DockerdProcess.launch(base, argv, "dockerd.log")
     return _started(Engine("dockerd", running, running.host), lambda: pings(running.socket), stop_dockerd)

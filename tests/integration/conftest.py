@@ -56,6 +56,21 @@ def engine_parent_cgroups() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def host_network() -> Iterator[None]:
+    """Engines turn on ``net.ipv4.ip_forward`` and make nft tables: both as they were at the end."""
+    from tests.support import netcheck
+
+    if os.geteuid() != 0:
+        yield
+        return
+    forward, tables = netcheck.ip_forward(), netcheck.nft_tables()
+    yield
+    problems = netcheck.restore_host(forward, tables)
+    if problems:
+        warnings.warn("; ".join(problems), stacklevel=1)
+
+
+@pytest.fixture(scope="session", autouse=True)
 def containerd_host_dirs() -> Iterator[None]:
     """The directories ``ctr`` (its default FIFO dir) and containerd's shims make under
     /run/containerd whatever their configuration says are removed at the session's end

@@ -146,11 +146,9 @@ def test_two_containers_on_one_network_ping_each_other(engine: RunningEngine, en
     engine.docker("network", "rm", "dytest-ping")
 
 
-def test_unknown_network_and_published_ports_at_create(engine: RunningEngine, engine_busybox: str) -> None:
+def test_unknown_network_at_create(engine: RunningEngine, engine_busybox: str) -> None:
     out = engine.docker("create", "--pull", "never", "--network", "dytest-nope", engine_busybox, "true", check=False)
     assert out.returncode != 0 and "network dytest-nope not found" in out.stderr
-    out = engine.docker("create", "--pull", "never", "-p", "127.0.0.1:18080:80", engine_busybox, "true", check=False)
-    assert out.returncode != 0 and "publishing ports (-p, -P) is not supported yet" in out.stderr
 
 
 def test_an_engine_killed_with_sigkill_cleans_up_at_its_next_start(tmp_path_factory: pytest.TempPathFactory) -> None:

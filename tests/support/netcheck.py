@@ -7,7 +7,10 @@
 - :func:`leftovers`: after the engine stopped, what its networks left: a user-defined
   network's bridge still there, a veth on any of its bridges, a network namespace file
   under its exec root. Each is reported and removed (by name: only the engine's own). The
-  default bridge, like dockerd's docker0, stays while the engine is away; it is removed here.
+  default bridge, like dockerd's docker0, stays while the engine is away; it is removed here,
+  and so is the engine's nft table (``--firewall-table``, named after the bridge).
+- :func:`restore_host`: at the end of a session, no nft table of its engines left and
+  ``net.ipv4.ip_forward`` as it was (unless another session's engines still have tables).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from tests.support import hostcheck
 
 SYS_NET = Path("/sys/class/net")
 TEST_POOL = "10.199.0.0/16"
+ISSUED: set[str] = set()  # the nft tables (and bridges) engine_args named in this process
 
 
 def host_routes() -> list[ipaddress.IPv4Network]:
@@ -59,7 +63,44 @@ def engine_args(base: Path) -> list[str]:
         base.mkdir(parents=True, exist_ok=True)
         saved.write_text(bip)
     name = "dyt" + hashlib.sha256(str(base).encode()).hexdigest()[:8]
-    return ["--bridge", name, "--bip", bip, "--default-address-pool", f"base={TEST_POOL},size=24"]
+    ISSUED.add(name)
+    return ["--bridge", name, "--bip", bip, "--default-address-pool", f"base={TEST_POOL},size=24",
+            "--firewall-table", name]
+
+
+def nft_tables(prefix: str = "dyt") -> set[str]:
+    """The ``ip`` nft tables whose name starts with ``prefix``."""
+    try:
+        out = subprocess.run(["nft", "list", "tables", "ip"], capture_output=True, text=True, check=False).stdout
+    except FileNotFoundError:  # no nft tool: no table was made through it either
+        return set()
+    return {line.split()[-1] for line in out.splitlines() if line.startswith("table ip ") and
+            line.split()[-1].startswith(prefix)}
+
+
+def delete_table(name: str) -> None:
+    if name in nft_tables(name):
+        subprocess.run(["nft", "delete", "table", "ip", name], capture_output=True, check=False)
+
+
+def ip_forward() -> str:
+    with open("/proc/sys/net/ipv4/ip_forward") as f:
+        return f.read().strip()
+
+
+def restore_host(forward: str, tables_before: set[str]) -> list[str]:
+    """At a session's end: this session's engines' nft tables gone (each one left is
+    reported), and ``ip_forward`` as it was unless engines of another session still have
+    tables (they need it)."""
+    problems = []
+    tables = nft_tables()
+    for name in sorted((tables - tables_before) & ISSUED):
+        problems.append(f"nft table ip {name} left")
+        delete_table(name)
+    if ip_forward() != forward and not (tables - ISSUED):
+        with open("/proc/sys/net/ipv4/ip_forward", "w") as f:
+            f.write(forward)
+    return problems
 
 
 def interfaces() -> dict[str, str]:
@@ -106,8 +147,10 @@ def leftovers(data_root: Path, exec_root: Path, default_bridge: str = "") -> lis
         if name in links:
             problems.append(f"bridge {name} of a network that was not removed is left")
             _delete_link(name)
-    if default and default in links and default.startswith("dyt"):
-        _delete_link(default)
+    if default and default.startswith("dyt"):
+        if default in links:
+            _delete_link(default)
+        delete_table(default)  # the engine's nft table is named after its bridge (engine_args)
     netns = exec_root / "netns"
     if netns.is_dir():
         for entry in sorted(netns.iterdir()):

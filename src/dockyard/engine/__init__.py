@@ -48,7 +48,12 @@
   :mod:`.network_ipam` (subnets and addresses), :mod:`.network_model` (records and their
   store), :mod:`.network_bridge` (bridges, namespaces, veths over netlink),
   :mod:`.network_containers` (containers on networks: create, start, exit, connect),
-  :mod:`.network_ports` (published ports' specs; the wiring is not done yet);
+  :mod:`.network_dns` (the embedded DNS server, 127.0.0.11 of user-defined networks) with
+  :mod:`.network_dns_names` (its answers, without I/O),
+  :mod:`.network_ports` (published ports' specs and host port choice),
+  :mod:`.network_publish` (published ports of running containers: host ports held, saved),
+  :mod:`.network_firewall` (the engine's nft table and sysctls) with :mod:`.network_rules`
+  (the table's text, without I/O) and :mod:`.nftables` (libnftables through ctypes);
 * :mod:`dockyard.engine.api` — the HTTP API (aiohttp): app, middlewares, route registry.
 
 The translation of a Docker container configuration (the ``Config`` and ``HostConfig``

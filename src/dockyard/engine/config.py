@@ -11,7 +11,12 @@ The file's keys are dockerd's names for what dockyardd supports::
      "log-driver": "json-file", "log-opts": {"max-size": "10m", "max-file": "3"},
      "init-path": "/usr/bin/tini-static",
      "bridge": "dockyard0", "bip": "10.199.0.1/24",
-     "default-address-pools": [{"base": "10.199.0.0/16", "size": 24}]}
+     "default-address-pools": [{"base": "10.199.0.0/16", "size": 24}],
+     "ip-forward": true, "firewall-table": "dockyard", "dns-upstreams": ["127.0.0.1:5353"]}
+
+``dns-upstreams`` is dockyard's own: where the embedded DNS server of user-defined networks
+forwards the queries of containers without ``--dns`` (default: the host resolv.conf's name
+servers).
 
 As with dockerd, a key the daemon does not know is an error naming it, and so is a setting
 given both as a flag and in the file. :func:`build` returns a checked, frozen
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,6 +72,9 @@ class EngineConfig:
     bridge: str = "dockyard0"  # the default bridge network's interface ("none": no default bridge)
     bip: str = ""  # its address and prefix ("" = a free subnet of the pools)
     default_address_pools: tuple[tuple[str, int], ...] = ()  # (base, size); () = dockerd's defaults
+    ip_forward: bool = True  # net.ipv4.ip_forward=1 when there are bridge networks (as dockerd)
+    firewall_table: str = "dockyard"  # the engine's nft table (``table ip <name>``)
+    dns_upstreams: tuple[str, ...] = ()  # address[:port] the embedded DNS forwards to; () = the host's resolv.conf
 
     @property
     def containerd_root(self) -> str:
@@ -90,6 +99,8 @@ _KEYS: dict[str, tuple[str, str]] = {
     "tlskey": ("tls_key", "str"), "labels": ("labels", "list"), "group": ("group", "str"),
     "log-driver": ("log_driver", "str"), "log-opts": ("log_opts", "strmap"), "init-path": ("init_path", "str"),
     "bridge": ("bridge", "str"), "bip": ("bip", "str"), "default-address-pools": ("default_address_pools", "pools"),
+    "ip-forward": ("ip_forward", "bool"), "firewall-table": ("firewall_table", "str"),
+    "dns-upstreams": ("dns_upstreams", "list"),
 }
 _FILE_NAME = {name: key for key, (name, _) in _KEYS.items()}
 
@@ -209,6 +220,8 @@ def build(flags: Mapping[str, Any], file_values: Mapping[str, Any] | None = None
         values["hosts"] = tuple(parse_host(h) for h in values["hosts"]) or EngineConfig.hosts
     if "labels" in values:
         values["labels"] = tuple(values["labels"])
+    if "dns_upstreams" in values:
+        values["dns_upstreams"] = tuple(values["dns_upstreams"])
     if "containerd" in values:
         values["containerd"] = values["containerd"].removeprefix("unix://")
     return check(EngineConfig(**values))
@@ -242,6 +255,17 @@ def check(config: EngineConfig) -> EngineConfig:
     if config.bip:
         parse_bip(config.bip)
     pools_of(config.default_address_pools)
+    from dockyard.engine.network_dns_names import parse_upstream
+
+    for upstream in config.dns_upstreams:
+        try:
+            parse_upstream(upstream)
+        except ValueError:
+            raise InvalidArgument(f"dns-upstreams: {upstream!r}: must be an IP address and an optional :port") \
+                from None
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", config.firewall_table):
+        raise InvalidArgument(f"firewall-table {config.firewall_table!r}: must be letters, digits and _ "
+                              "(a letter first, at most 64)")
     if len(set(config.hosts)) != len(config.hosts):
         raise InvalidArgument(f"hosts: {' '.join(str(h) for h in config.hosts)}: an address is given twice")
     check_tls(config.hosts, config.tls_verify, config.tls_ca, config.tls_cert, config.tls_key)

@@ -167,6 +167,8 @@ class Lifecycle:
             await network_containers.setup(self.service.ctx, live)
         except BaseException:
             container_volumes.teardown(self.service, c)
+            if c.host_config.get("AutoRemove"):  # run --rm waits for the removal
+                self.spawn(self.service.destroy(live))
             raise
         try:
             reply = await self.sv.unary(self.sv.tasks.Create, request)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import os
 import secrets
@@ -44,10 +45,13 @@ from dockyard.engine.network_containers import (
     check_networking,
     for_create,
     forget,
+    host_gateway,
     netns_path,
     remember,
+    renamed,
     use_netns,
 )
+from dockyard.engine.network_modes import check_create, joins, resolve
 from dockyard.engine.spec import build_spec
 from dockyard.engine.spec_host import Host
 from dockyard.engine.supervisor import SNAPSHOTTER
@@ -208,6 +212,7 @@ class ContainerService:
         image_ref = config.get("Image")
         if not isinstance(image_ref, str) or not image_ref:
             raise InvalidArgument("Config.Image: an image is required")
+        check_create(config, hc_in, body.get("NetworkingConfig"))
         check_networking(self.ctx, hc_in, body.get("NetworkingConfig"))
         full_name = self._take_name(name)
         try:
@@ -226,6 +231,7 @@ class ContainerService:
         hc["Runtime"] = runtime_name
         cid = secrets.token_hex(32)
         merged = cc.merge_config(config, image.run_config, cid, hc["NetworkMode"])
+        joined = resolve(self, hc, merged)  # container:<name>: the other's files and hostname
         path, args = cc.path_and_args(merged)
         cc.stop_signal(merged)
         directory = os.path.join(self.containers_dir, cid)
@@ -238,22 +244,26 @@ class ContainerService:
             mounts = await rootfs.prepare(self.sv, cid, image.chain_id, lease)
             prepared = True
             files = await rootfs.read_user_files(mounts, self.mount_dir)
-            extra = write_network_files(directory, merged, hc)
+            extra = joined.mounts() if joined is not None else write_network_files(
+                directory, merged, hc, host_gateway(self.ctx.networks))
             host = self.host
             if binder is not None:
                 host = dataclasses.replace(host, volume_source=binder.source)
                 extra = [*binder.extra_mounts(self, merged, hc), *extra]
             spec = build_spec(merged, hc, image.config, container_id=cid, host=host,
                               container_files=files.get, extra_mounts=extra, warnings=warnings,
-                              init_binary=self.ctx.init.path)
-            if for_create(self.ctx.networks, hc, merged) is not None:
+                              init_binary=self.ctx.init.path, hostname=joined.hostname if joined else None)
+            if for_create(self.ctx.networks, hc, merged, warnings) is not None or joins(hc, merged):
                 use_netns(spec, netns_path(self.ctx.config.exec_root, cid))
+            if joined is not None:
+                merged["Hostname"] = joined.hostname  # inspect shows the other's, as dockerd's does
+            files_dir = joined.path if joined is not None else functools.partial(os.path.join, directory)
             container = Container(
                 id=cid, name=name, created=now_time(), path=path, args=args, config=merged, host_config=hc,
                 image_id=image.id, runtime=runtime_name, platform=image.os, snapshot_key=cid,
                 log_path=os.path.join(directory, f"{cid}-json.log") if hc["LogConfig"]["Type"] == "json-file" else "",
-                resolv_conf_path=os.path.join(directory, "resolv.conf"),
-                hostname_path=os.path.join(directory, "hostname"), hosts_path=os.path.join(directory, "hosts"),
+                resolv_conf_path=files_dir("resolv.conf"), hostname_path=files_dir("hostname"),
+                hosts_path=files_dir("hosts"),
                 spec_resources=spec["linux"].get("resources", {}),
                 mount_points=binder.finish(spec, hc) if binder is not None else [])
             await self._create_ctrd(container, spec, runtime, lease, image.name or image_ref)
@@ -306,6 +316,7 @@ class ContainerService:
             raise NameInUse(full, "(being created)")
         old = container.name
         self.store.rename(container, full)
+        await renamed(self.ctx, container.id, container.short_name)
         self.publish(container, "rename", oldName=old)
 
     async def remove(self, ref: str, force: bool = False, volumes: bool = False) -> None:

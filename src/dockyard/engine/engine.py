@@ -29,6 +29,7 @@ from dockyard.engine.events import EventHub
 from dockyard.engine.images_service import ImageService
 from dockyard.engine.init_binary import InitBinary, find_init_binary
 from dockyard.engine.listeners import Listeners
+from dockyard.engine.network_dns import EmbeddedDns
 from dockyard.engine.runtimes import Runtimes, discover
 from dockyard.engine.supervisor import Supervisor
 from dockyard.engine.tls_relay import serve_tls
@@ -104,6 +105,7 @@ class Engine:
         self.ctx.images = ImageService(self.ctx)
         self.ctx.volumes = VolumeService(config.data_root, self.hub)
         self.ctx.networks = await asyncio.to_thread(network_containers.build_service, config, self.hub)
+        self.ctx.networks.dns = EmbeddedDns(config.dns_upstreams)
         self.containers = self.ctx.containers = ContainerService(self.ctx)
         self.ctx.image_users = self.containers.image_users
         self.ctx.volumes.users = self.containers.volume_users
@@ -141,6 +143,8 @@ class Engine:
         if self.containers is not None:
             self.containers.close()
             self.containers = None
+        if self.ctx is not None and self.ctx.networks is not None and self.ctx.networks.dns is not None:
+            self.ctx.networks.dns.close()  # the containers' DNS sockets (bound again at the next start)
         if self.ctx is not None and self.ctx.volumes is not None:
             self.ctx.volumes.close()
             self.ctx.volumes = None

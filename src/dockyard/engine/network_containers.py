@@ -5,7 +5,9 @@
   ``container:<id>`` need no endpoint here), checked at create (``network x not found``).
 - :func:`netns_path`: a container on a bridge network has a network namespace the engine
   makes before its task and binds under ``<exec-root>/netns/<container id>``; the spec's
-  ``linux.namespaces`` network entry names that path (:func:`use_netns`).
+  ``linux.namespaces`` network entry names that path (:func:`use_netns`); a
+  ``container:<name|id>`` one has the other's namespace bound there at start
+  (:mod:`.network_modes`).
 - :func:`setup` (before the task is created): the namespace, then an endpoint on the
   network (address, veth, eth0, default route); :func:`teardown` (after the task is
   deleted, whatever happened): the endpoints and the namespace, quietly.
@@ -25,6 +27,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from dockyard.engine import network_dns, network_modes, network_publish
 from dockyard.engine.network_model import Network
 from dockyard.errors import (
     DockyardError,
@@ -32,7 +35,6 @@ from dockyard.errors import (
     Internal,
     InvalidArgument,
     NotFound,
-    NotImplementedYet,
     PermissionDenied,
 )
 
@@ -77,13 +79,16 @@ def network_of(service: NetworkService | None, hc: Mapping[str, Any], network_di
     return net
 
 
-def for_create(service: NetworkService | None, hc: Mapping[str, Any], config: Mapping[str, Any]) -> Network | None:
+def for_create(service: NetworkService | None, hc: Mapping[str, Any], config: Mapping[str, Any],
+               warnings: list[str] | None = None) -> Network | None:
     """At create: the bridge network of the container (``network x not found`` when its mode
-    names none); NotImplementedYet for published ports (``-p``, ``-P``), not wired yet."""
+    names none); published ports (``-p``, ``-P``) checked, and in host mode discarded with
+    dockerd's warning."""
     from dockyard.engine.network_ports import bindings
 
-    if bindings(config.get("ExposedPorts"), hc.get("PortBindings"), bool(hc.get("PublishAllPorts"))):
-        raise NotImplementedYet("publishing ports (-p, -P) is not supported yet")
+    published = bindings(config.get("ExposedPorts"), hc.get("PortBindings"), bool(hc.get("PublishAllPorts")))
+    if published and str(hc.get("NetworkMode") or "") == "host" and warnings is not None:
+        warnings.append("Published ports are discarded when using host network mode")
     return network_of(service, hc, bool(config.get("NetworkDisabled")))
 
 
@@ -108,6 +113,8 @@ def check_networking(ctx: EngineContext, hc: Mapping[str, Any], networking: Any)
         raise InvalidArgument("NetworkingConfig.EndpointsConfig: must be an object")
     mode = str(hc.get("NetworkMode") or "")
     for name, settings in (networking.get("EndpointsConfig") or {}).items():
+        if name.startswith(network_modes.CONTAINER):
+            continue  # the mode itself (--network container:x, network_modes checked it): no network
         if name in DEFAULT_MODES and mode in DEFAULT_MODES:
             name = "bridge"
             if not service.has("bridge"):
@@ -127,6 +134,8 @@ def remember(ctx: EngineContext, container_id: str, hc: Mapping[str, Any], netwo
         return
     mode = str(hc.get("NetworkMode") or "")
     for name, settings in (networking.get("EndpointsConfig") or {}).items():
+        if name.startswith(network_modes.CONTAINER):
+            continue  # the mode itself: no network to join
         if name in DEFAULT_MODES and mode in DEFAULT_MODES:
             name = "bridge"
             if not service.has("bridge"):
@@ -146,6 +155,9 @@ async def setup(ctx: EngineContext, live: Live) -> None:
     of its mode as eth0, then those it was connected to while stopped)."""
     service = _service(ctx)
     c = live.container
+    if network_modes.joins(c.host_config, c.config) and ctx.containers is not None:
+        network_modes.join(ctx.containers, live, netns_dir(ctx.config.exec_root))  # container:<name|id>
+        return
     net = network_of(service, c.host_config, bool(c.config.get("NetworkDisabled")))
     if service is None or net is None:
         return
@@ -169,7 +181,10 @@ async def setup(ctx: EngineContext, live: Live) -> None:
             endpoint = await run_blocking(service.attach, each, c.id, c.short_name, path, ip,
                                           list(settings.get("Aliases") or []), i == 0)
             if i == 0 and c.hosts_path and endpoint.address:
-                write_hosts(c.hosts_path, c.config, c.host_config, endpoint.address)
+                write_hosts(c.hosts_path, c.config, c.host_config, endpoint.address, host_gateway(service))
+            if i == 0:
+                await run_blocking(network_publish.publish, service, c.id, c.config, c.host_config, each, endpoint)
+        await network_dns.sync(service, c, path, starting=True)
     except BaseException as exc:
         await teardown(ctx, c.id)
         if isinstance(exc, DockyardError) or not isinstance(exc, Exception):
@@ -177,15 +192,29 @@ async def setup(ctx: EngineContext, live: Live) -> None:
         raise Internal(f"setting up the network of container {c.short_name}: {exc}") from exc
 
 
-def write_hosts(path: str, config: Mapping[str, Any], hc: Mapping[str, Any], address: str) -> None:
+def host_gateway(service: NetworkService | None) -> str:
+    """The address ``--add-host name:host-gateway`` stands for: the default bridge's gateway,
+    as dockerd's (docker0's address); "" without a default bridge."""
+    if service is None or not service.has("bridge"):
+        return ""
+    pool = service.find("bridge").pool
+    return str(pool.gateway) if pool is not None else ""
+
+
+def write_hosts(path: str, config: Mapping[str, Any], hc: Mapping[str, Any], address: str, gateway: str = "") -> None:
     """The container's /etc/hosts with its own address and hostname last, as dockerd writes it
-    at start (before the task: the file is bound into the container when it is created)."""
+    at start (before the task: the file is bound into the container when it is created):
+    ``<address>\t<hostname>``, or with a domain ``<hostname>.<domain> <hostname>``."""
     from dockyard.engine.container_files import hosts
 
-    text = hosts(config, hc, False)
+    text = hosts(config, hc, False, gateway)
     hostname = str(config.get("Hostname") or "")
+    domain = str(config.get("Domainname") or "")
+    fqdn = f"{hostname}.{domain}" if hostname and domain else hostname
+    if "." in fqdn:
+        fqdn += " " + fqdn.split(".", 1)[0]
     if hostname:
-        text += f"{address}\t{hostname}\n"
+        text += f"{address}\t{fqdn}\n"
     with open(path + ".tmp", "w") as f:
         f.write(text)
     os.chmod(path + ".tmp", 0o644)
@@ -198,6 +227,7 @@ async def teardown(ctx: EngineContext, container_id: str) -> None:
     if service is None:
         return
     def work() -> None:
+        network_publish.release(service, container_id)
         service.detach_all(container_id)
         service.driver.remove_netns(netns_path(ctx.config.exec_root, container_id))
 
@@ -205,6 +235,7 @@ async def teardown(ctx: EngineContext, container_id: str) -> None:
         await run_blocking(work)
     except Exception:
         log.exception("container %s: removing its network", container_id)
+    await network_dns.gone(service, container_id)  # its DNS sockets close, its names go
 
 
 async def connect(service: NetworkService, exec_root: str, live: Live, ref: str,
@@ -213,6 +244,7 @@ async def connect(service: NetworkService, exec_root: str, live: Live, ref: str,
     stopped one at its next start; either way the wish is kept for later starts."""
     net = service.find(ref)
     c = live.container
+    network_modes.check_connect(c.host_config, c.config)  # container:, host and none modes first, as dockerd
     if net.driver != "bridge":
         raise FailedPrecondition("container cannot be disconnected from host network or connected to host network"
                                  if net.driver == "host" else
@@ -233,8 +265,17 @@ async def connect(service: NetworkService, exec_root: str, live: Live, ref: str,
         first = not service.endpoints_of(c.id)
         await run_blocking(service.attach, net, c.id, c.short_name, path, str(ipam.get("IPv4Address") or ""),
                            list(config.get("Aliases") or []), first)
+        await network_dns.sync(service, c, path, starting=False)
     if net.id != mode.id:
         await run_blocking(service.want, c.id, net.name, config)
+
+
+async def renamed(ctx: EngineContext, container_id: str, name: str) -> None:
+    """After ``docker rename``: the endpoints and the embedded DNS answer to the new name."""
+    service = _service(ctx)
+    if service is not None and await run_blocking(service.rename_endpoints, container_id, name) \
+            and service.dns is not None:
+        await service.dns.refresh(service)
 
 
 async def disconnect(service: NetworkService, live: Live, net: Network) -> None:
@@ -243,6 +284,7 @@ async def disconnect(service: NetworkService, live: Live, net: Network) -> None:
         raise FailedPrecondition(f"container {live.id} is not connected to network {net.name}")
     if live.id in net.endpoints:
         await run_blocking(service.detach, net, live.id)
+        await network_dns.sync(service, live.container, "", starting=False)
     if wanted:
         await run_blocking(service.want, live.id, net.name, None)
 
@@ -255,6 +297,9 @@ def fill_settings(doc: dict[str, Any], ctx: EngineContext) -> None:
     if service is None or not isinstance(settings, dict):
         return
     cid = str(doc.get("Id"))
+    if network_modes.joins(doc.get("HostConfig") or {}, doc.get("Config") or {}):
+        settings.update(Networks={}, SandboxKey="")  # as dockerd shows a container:<id> one
+        return
     pairs = service.endpoints_of(cid)
     wanted = service.wanted_by(cid)
     networks: dict[str, Any] = {}
@@ -265,6 +310,9 @@ def fill_settings(doc: dict[str, Any], ctx: EngineContext) -> None:
         except DockyardError:
             mode = None
         names = ([mode.name] if mode is not None else []) + [n for n in wanted if mode is None or n != mode.name]
+        own = str(hc.get("NetworkMode") or "")
+        if mode is None and own in ("host", "none") and not (doc.get("Config") or {}).get("NetworkDisabled"):
+            names.insert(0, own)  # its network's ID shown, as dockerd shows it
         for name in names:
             try:
                 net = service.find(name)
@@ -277,6 +325,7 @@ def fill_settings(doc: dict[str, Any], ctx: EngineContext) -> None:
     for net, e in pairs:
         networks[net.name] = _endpoint_view(net, e, wanted.get(net.name))
     settings["Networks"] = networks
+    settings["Ports"] = network_publish.ports_view_of(service, cid, (doc.get("Config") or {}).get("ExposedPorts"))
     first_net, first = pairs[0]
     if first_net.name == "bridge":  # the deprecated top-level fields: the default bridge's endpoint
         view = networks["bridge"]
@@ -305,11 +354,13 @@ def build_service(config: Any, hub: Any) -> NetworkService:
     """The engine's network service with the bridge driver, its networks loaded and their
     bridges in place (``config``: the EngineConfig)."""
     from dockyard.engine.network_bridge import BridgeDriver
+    from dockyard.engine.network_firewall import Firewall
     from dockyard.engine.network_ipam import host_routes, pools_of
     from dockyard.engine.network_service import NetworkService
 
     service = NetworkService(config.data_root, hub, BridgeDriver(), bridge=config.bridge, bip=config.bip,
                              pools=pools_of(config.default_address_pools), routes=host_routes)
+    service.firewall = Firewall.of(config)
     service.load()
     return service
 
@@ -321,8 +372,13 @@ async def restore(ctx: EngineContext, running: set[str]) -> None:
     if service is None:
         return
     await run_blocking(service.forget_others, running)
+    await run_blocking(network_publish.restore, service, running)
     cleanup = getattr(service.driver, "cleanup", None)
     if cleanup is not None:
         removed = await run_blocking(cleanup, netns_dir(ctx.config.exec_root), running)
         for name in removed:
             log.info("removed the network namespace of container %s", name)
+    if service.dns is not None and ctx.containers is not None:  # the DNS sockets died with the last engine
+        for live in ctx.containers.all():
+            if live.id in running:
+                await network_dns.sync(service, live.container, netns_path(ctx.config.exec_root, live.id), False)

@@ -25,7 +25,7 @@ import logging
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from dockyard.engine.container_model import now_time, parse_time
 from dockyard.engine.events import EventHub
@@ -33,6 +33,10 @@ from dockyard.engine.filters import Filters
 from dockyard.engine.network_ipam import IPv4Network, Pool, choose_subnet, parse_bip, pool_from_request
 from dockyard.engine.network_model import Endpoint, Network, NetworkStore
 from dockyard.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
+
+if TYPE_CHECKING:
+    from dockyard.engine.network_dns import EmbeddedDns
+    from dockyard.engine.network_firewall import Firewall
 
 log = logging.getLogger("dockyard.engine.networks")
 
@@ -104,6 +108,8 @@ class NetworkService:
         self.networks: dict[str, Network] = {}
         self.wanted: dict[str, dict[str, Any]] = {}  # container ID -> network name -> endpoint settings
         self.lock = threading.RLock()  # the API runs the service's work in threads (netlink blocks)
+        self.dns: EmbeddedDns | None = None  # the embedded DNS server (network_dns), set by the engine
+        self.firewall: Firewall | None = None  # the nft table and published ports (network_firewall)
 
     # -- start-up ------------------------------------------------------------------------------
 
@@ -120,6 +126,7 @@ class NetworkService:
         for net in self.networks.values():
             if net.driver == "bridge":
                 self.driver.create_network(net)
+        self._refresh_firewall()
 
     def _default_bridge(self) -> None:
         current = self._by_name("bridge")
@@ -144,6 +151,10 @@ class NetworkService:
                    "com.docker.network.driver.mtu": "1500"}
         self._add(Network(secrets.token_hex(32), "bridge", "bridge", now_time(), pool, options=options,
                           bridge=self.bridge_name))
+
+    def _refresh_firewall(self) -> None:
+        if self.firewall is not None:
+            self.firewall.refresh(self.networks.values())
 
     def _add(self, net: Network) -> None:
         self.networks[net.id] = net
@@ -248,6 +259,7 @@ class NetworkService:
                       labels={str(k): str(v) for k, v in (body.get("Labels") or {}).items()}, bridge=bridge)
         self.driver.create_network(net)
         self._add(net)
+        self._refresh_firewall()
         self._publish(net, "create", type="bridge")
         return {"Id": nid, "Warning": ""}
 
@@ -262,6 +274,7 @@ class NetworkService:
         self.driver.delete_network(net)
         self.networks.pop(net.id, None)
         self.store.remove(net.id)
+        self._refresh_firewall()
         self._publish(net, "destroy", type="bridge")
 
     @_locked
@@ -326,6 +339,18 @@ class NetworkService:
                 net.pool.release(ipaddress.IPv4Address(endpoint.address))
             self.store.save(net)
             self._publish(net, "disconnect", container=container_id, type=net.driver)
+
+    @_locked
+    def rename_endpoints(self, container_id: str, name: str) -> bool:
+        """``docker rename``: the container's endpoints carry its new name (True: it has any)."""
+        found = False
+        for net in self.networks.values():
+            endpoint = net.endpoints.get(container_id)
+            if endpoint is not None and endpoint.name != name:
+                endpoint.name = name
+                self.store.save(net)
+                found = True
+        return found
 
     def detach_all(self, container_id: str) -> None:
         for net in list(self.networks.values()):

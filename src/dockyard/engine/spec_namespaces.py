@@ -4,8 +4,10 @@ Modes, from HostConfig:
 
 * ``NetworkMode``: ``bridge``/``default``/``""``, ``none`` and user-defined network names
   get a network namespace of their own (the engine wires it); ``host`` none;
-  ``container:<id>`` joins that container's. ``Config.NetworkDisabled`` keeps a private,
-  unconnected namespace whatever the mode.
+  ``container:<id>`` joins that container's: the entry has no path here, the engine gives
+  it the one it binds the other container's namespace on at start
+  (:mod:`dockyard.engine.network_modes`), as dockerd finds that container only at start.
+  ``Config.NetworkDisabled`` keeps a private, unconnected namespace whatever the mode.
 * ``IpcMode``: ``private`` (default), ``shareable``, ``none`` get their own namespace;
   ``host`` none; ``container:<id>`` joins that container's.
 * ``PidMode``: private (default), ``host``, ``container:<id>``.
@@ -120,8 +122,8 @@ def namespaces(modes: Modes, host: Host) -> list[dict[str, str]]:
         if kind == "network" and not modes.network_disabled:
             if modes.network == "host":
                 continue
-            if modes.network == "container":
-                result.append({"type": "network", "path": host.namespace_path("net", modes.network_ref)})
+            if modes.network == "container":  # the engine points it at the namespace it binds at start
+                result.append({"type": "network"})
                 continue
         elif kind == "uts" and modes.uts_host:
             continue

@@ -247,10 +247,14 @@ def test_parse_ps() -> None:
 
 def test_resolv_conf_and_hosts() -> None:
     host = "nameserver 127.0.0.53\nsearch lan\noptions edns0\n"
-    assert resolv_conf(host, {}, False) == "nameserver 8.8.8.8\nnameserver 8.8.4.4\nsearch lan\noptions edns0\n"
-    assert resolv_conf(host, {}, True).startswith("nameserver 127.0.0.53\n")
+    # dockerd 20.10: loopback and IPv6 name servers removed, the rest kept as it is, Google's
+    # appended when none is left
+    assert resolv_conf(host, {}, False) == "search lan\noptions edns0\n\nnameserver 8.8.8.8\nnameserver 8.8.4.4"
+    assert resolv_conf(host, {}, True) == host
+    kept = "# the host's\nnameserver 10.0.0.1\nnameserver ::1\nnameserver fe80::1\nsearch lan\n"
+    assert resolv_conf(kept, {}, False) == "# the host's\nnameserver 10.0.0.1\nsearch lan\n"
     assert resolv_conf(host, {"Dns": ["1.1.1.1"], "DnsSearch": ["x"]}, False) == \
-        "nameserver 1.1.1.1\nsearch x\noptions edns0\n"
+        "search x\nnameserver 1.1.1.1\noptions edns0\n"  # dockerd's order (libnetwork's resolvconf.Build)
     text = hosts({}, {"ExtraHosts": ["db:10.0.0.2"]}, False)
     assert text.startswith("127.0.0.1\tlocalhost\n") and text.endswith("10.0.0.2\tdb\n")
 

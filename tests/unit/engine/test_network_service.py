@@ -217,7 +217,6 @@ def test_wanted_networks_are_kept_across_restarts(tmp_path: Path) -> None:
 
 def test_container_side_helpers(tmp_path: Path) -> None:
     from dockyard.engine import network_containers as nc
-    from dockyard.errors import NotImplementedYet
 
     svc, _ = service(tmp_path, bridge="dyt0", bip="10.199.0.1/24")
     svc.create({"Name": "n1"})
@@ -228,10 +227,15 @@ def test_container_side_helpers(tmp_path: Path) -> None:
     assert nc.for_create(svc, {"NetworkMode": "n1"}, {"NetworkDisabled": True}) is None
     with pytest.raises(NotFound, match="network n2 not found"):
         nc.for_create(svc, {"NetworkMode": "n2"}, {})
-    with pytest.raises(NotImplementedYet, match="publishing ports"):
-        nc.for_create(svc, {"PortBindings": {"80/tcp": [{"HostPort": "8080"}]}}, {})
-    with pytest.raises(NotImplementedYet, match="publishing ports"):
-        nc.for_create(svc, {"PublishAllPorts": True}, {"ExposedPorts": {"80/tcp": {}}})
+    warnings: list[str] = []
+    assert nc.for_create(svc, {"PortBindings": {"80/tcp": [{"HostPort": "8080"}]}}, {}, warnings) is \
+        svc.find("bridge")
+    assert nc.for_create(svc, {"NetworkMode": "none", "PublishAllPorts": True}, {"ExposedPorts": {"80/tcp": {}}},
+                         warnings) is None
+    assert warnings == []
+    assert nc.for_create(svc, {"NetworkMode": "host", "PortBindings": {"80/tcp": [{"HostPort": "8080"}]}}, {},
+                         warnings) is None
+    assert warnings == ["Published ports are discarded when using host network mode"]
     assert nc.for_create(svc, {"PublishAllPorts": True}, {}) is svc.find("bridge")  # nothing exposed
     spec = {"linux": {"namespaces": [{"type": "pid"}, {"type": "network"}]}}
     nc.use_netns(spec, "/run/x/netns/c")

@@ -30,6 +30,7 @@ from dockyard.engine.context import EngineContext
 from dockyard.engine.event_filters import time_range
 from dockyard.engine.filters import Filters
 from dockyard.engine.network_containers import fill_settings
+from dockyard.engine.network_publish import summary_of
 from dockyard.errors import DockyardError, InvalidArgument
 
 UPDATABLE = ("BlkioWeight", "CpuShares", "CpuPeriod", "CpuQuota", "CpusetCpus", "CpusetMems", "Memory",
@@ -82,7 +83,10 @@ def routes(ctx: EngineContext) -> list[RouteDef]:
         out = []
         for live in chosen:
             size = await service.sizes(live.container) if with_size else None
-            out.append(summary(live.container, size))
+            doc = summary(live.container, size)
+            doc["Ports"] = summary_of(ctx.networks, live.id, live.container.state.running,
+                                      live.container.config.get("ExposedPorts"))
+            out.append(doc)
         return json_response(out)
 
     async def inspect_container(request: web.Request) -> web.StreamResponse:
