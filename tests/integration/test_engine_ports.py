@@ -315,3 +315,24 @@ def test_published_ports_survive_a_restart_of_the_engine(tmp_path_factory: pytes
         rules = subprocess.run(["nft", "list", "table", "ip", table], capture_output=True, text=True).stdout
         assert f"dport {port}" not in rules
     assert table not in netcheck.nft_tables()  # removed with the engine's default bridge by the cleanup
+
+
+def test_ps_filters_publish_and_expose(engine: RunningEngine, engine_busybox: str) -> None:
+    port = free_port()
+    web = engine.docker("run", "-d", "-p", f"127.0.0.1:{port}:80", "--expose", "90/udp", engine_busybox,
+                        "sleep", "60").stdout.strip()
+    other = engine.docker("run", "-d", engine_busybox, "sleep", "60").stdout.strip()
+    try:
+        def ids(flt: str) -> list[str]:
+            return engine.docker("ps", "-q", "--no-trunc", "--filter", flt).stdout.split()
+
+        # as dockerd 20.10 answers them: publish is the host port, expose the container's
+        assert ids(f"publish={port}") == [web] and ids(f"publish={port}/tcp") == [web]
+        assert ids(f"publish={port - 1}-{port + 1}") == [web] and ids("publish=80") == []
+        assert ids(f"publish={port}/udp") == []
+        assert ids("expose=90/udp") == [web] and ids("expose=80") == [web] and ids("expose=90") == []
+        assert ids("expose=80/ip") == []
+        bad = engine.docker("ps", "--filter", "publish=8080:80", check=False)
+        assert bad.returncode == 1 and "filter for 'publish' should not contain ':': 8080:80" in bad.stderr
+    finally:
+        engine.docker("rm", "-f", web, other)

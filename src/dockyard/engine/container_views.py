@@ -9,7 +9,7 @@ in ``Networks`` named after the network mode.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from dockyard.engine.container_model import (
@@ -164,9 +164,34 @@ def _mounts_any(c: Container, volumes: frozenset[str]) -> bool:
     return False
 
 
+def _port_filter(key: str, values: Iterable[str]) -> set[str]:
+    """The ``publish``/``expose`` filter's values as ``port/proto`` keys: ``80``, ``80/udp``,
+    ``8000-8010/tcp`` (a range: each of its ports); tcp when no protocol is given (another
+    protocol is taken as it is, and matches nothing, as with dockerd)."""
+    keys: set[str] = set()
+    for value in values:
+        if ":" in value:
+            raise InvalidArgument(f"filter for '{key}' should not contain ':': {value}")
+        ports, _, proto = value.partition("/")
+        first, _, last = ports.partition("-")
+        last = last or first
+        if not (first.isdigit() and last.isdigit() and 0 < int(first) <= int(last) < 65536):
+            raise InvalidArgument(f"invalid filter '{key}={value}'")
+        keys.update(f"{port}/{proto or 'tcp'}" for port in range(int(first), int(last) + 1))
+    return keys
+
+
+def _port_keys(ports: Any) -> set[str]:
+    """``port/proto`` keys of a ports map (``"80"`` alone is ``80/tcp``)."""
+    return {key if "/" in key else f"{key}/tcp" for key in (ports or {})}
+
+
 def select(service: ContainerService, filters: Filters, all_: bool, limit: int,
-           ancestors: set[str] | None = None) -> list[Live]:
-    """The containers ``GET /containers/json`` answers, newest first."""
+           ancestors: set[str] | None = None,
+           host_ports: Callable[[Container], set[str]] = lambda c: set()) -> list[Live]:
+    """The containers ``GET /containers/json`` answers, newest first. ``host_ports``: the
+    ``port/proto`` keys of the host ports a container has published now (the ``publish``
+    filter matches those, as dockerd's does; ``expose`` matches ``Config.ExposedPorts``)."""
     filters.validate(LIST_FILTERS)
     for status in filters.values("status"):
         if status not in STATUSES:
@@ -183,6 +208,8 @@ def select(service: ContainerService, filters: Filters, all_: bool, limit: int,
     tasks = filters.values("is-task")
     if tasks and tasks not in ({"true"}, {"false"}):
         raise InvalidArgument(f"Invalid filter 'is-task={next(iter(tasks))}'")
+    published = _port_filter("publish", filters.values("publish"))
+    exposed = _port_filter("expose", filters.values("expose"))
     before = since = None
     if filters.values("before"):
         before = parse_time(service.get(next(iter(filters.values("before")))).container.created)
@@ -222,6 +249,10 @@ def select(service: ContainerService, filters: Filters, all_: bool, limit: int,
         if tasks == {"true"}:  # no container is a swarm task
             continue
         if filters.values("volume") and not _mounts_any(c, filters.values("volume")):
+            continue
+        if published and not published & host_ports(c):
+            continue
+        if exposed and not exposed & _port_keys(c.config.get("ExposedPorts")):
             continue
         out.append(live)
     if limit > 0:

@@ -324,6 +324,23 @@ def test_list_filters_and_summary() -> None:
     assert names({"volume": ["/data"]}) == ["down"] and names({"volume": ["/srv/data"]}) == ["down"]
     assert names({"volume": ["cache"]}) == ["fresh"] and names({"volume": ["/cache", "/data"]}) == ["fresh", "down"]
     assert names({"volume": ["/nowhere"]}) == []
+    # publish: the host ports published now (as dockerd 20.10 matches it); expose: exposed ports
+    up.config["ExposedPorts"] = {"80/tcp": {}, "53/udp": {}}
+    published = {up.id: {"8080/tcp"}, fresh.id: {"32768/tcp"}}
+
+    def by_port(flt: dict[str, list[str]]) -> list[str]:
+        chosen = select(service, Filters.of(**flt), True, -1, None,  # type: ignore[arg-type]
+                        lambda c: published.get(c.id, set()))
+        return [live.container.short_name for live in chosen]
+
+    assert by_port({"publish": ["8080"]}) == ["up"] and by_port({"publish": ["80"]}) == []
+    assert by_port({"publish": ["8080/udp"]}) == [] and by_port({"expose": ["53/udp"]}) == ["up"]
+    assert by_port({"publish": ["8000-40000/tcp"]}) == ["fresh", "up"] and by_port({"expose": ["1-100"]}) == ["up"]
+    assert by_port({"expose": ["80/ip"]}) == []
+    with pytest.raises(InvalidArgument, match="filter for 'publish' should not contain ':': 8080:80"):
+        by_port({"publish": ["8080:80"]})
+    with pytest.raises(InvalidArgument, match="invalid filter 'expose=x'"):
+        by_port({"expose": ["x"]})
     doc = summary(down)
     assert doc["Names"] == ["/down"] and doc["State"] == "exited" and doc["Command"] == "sh -c true"
     assert doc["Status"].startswith("Exited (4) ") and doc["Created"] == (NS + 10**9) // 10**9

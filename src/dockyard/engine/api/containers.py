@@ -10,6 +10,8 @@ the container) and the ``{"StatusCode", "Error"}`` body when the condition is me
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from dockyard.engine.api.httputil import (
@@ -24,6 +26,7 @@ from dockyard.engine.api.httputil import (
 from dockyard.engine.api.routing import RouteDef
 from dockyard.engine.container_images import find_image
 from dockyard.engine.container_lifecycle import NotModified
+from dockyard.engine.container_model import Container
 from dockyard.engine.container_views import inspect, select, summary
 from dockyard.engine.containers import ContainerService
 from dockyard.engine.context import EngineContext
@@ -78,14 +81,20 @@ def routes(ctx: EngineContext) -> list[RouteDef]:
                     ancestors.add((await find_image(service.sv, ref)).id)
                 except DockyardError:
                     pass
-        chosen = select(service, filters, query_bool(request, "all"), query_int(request, "limit", -1), ancestors)
+        def ports_of(c: Container) -> list[dict[str, Any]]:
+            return summary_of(ctx.networks, c.id, c.state.running, c.config.get("ExposedPorts"))
+
+        def host_ports(c: Container) -> set[str]:
+            return {f"{p['PublicPort']}/{p['Type']}" for p in ports_of(c) if "PublicPort" in p}
+
+        chosen = select(service, filters, query_bool(request, "all"), query_int(request, "limit", -1), ancestors,
+                        host_ports)
         with_size = query_bool(request, "size")
         out = []
         for live in chosen:
             size = await service.sizes(live.container) if with_size else None
             doc = summary(live.container, size)
-            doc["Ports"] = summary_of(ctx.networks, live.id, live.container.state.running,
-                                      live.container.config.get("ExposedPorts"))
+            doc["Ports"] = ports_of(live.container)
             out.append(doc)
         return json_response(out)
 
