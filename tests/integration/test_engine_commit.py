@@ -105,8 +105,13 @@ def test_commit_adds_one_layer_with_the_changes_and_whiteouts(docker: RunningEng
                             "committed:v1").stdout.splitlines()
     assert history[0] == "sh -c echo new > /newfile; mkdir -p /d/e; echo deep > /d/e/f; rm /hello.txt|the message"
     assert len(history) == len(docker.docker("history", "-q", "busybox").stdout.split()) + 1
+    busybox_id = inspect(docker, "busybox")["Id"]
+    ids = docker.docker("history", "-q", "--no-trunc", "committed:v1").stdout.split()
+    assert ids[:2] == [commit.stdout.strip(), busybox_id]  # the parent's ID on its top row, as dockerd shows it
     doc = inspect(docker, "committed:v1")
-    assert doc["Comment"] == "the message" and doc["Parent"] == ""
+    assert doc["Comment"] == "the message" and doc["Parent"] == busybox_id
+    listed = docker.docker("images", "--no-trunc", "--format", "{{.ID}}", "committed").stdout.split()
+    assert listed == [commit.stdout.strip()]
     config = doc["Config"]
     assert isinstance(config, dict) and config["Cmd"] == ["sh", "-c", "echo new > /newfile; mkdir -p /d/e; "
                                                           "echo deep > /d/e/f; rm /hello.txt"]

@@ -227,8 +227,11 @@ class Committer:
             return child_config(parent_doc, diff_id=diff_id, run_config=run_config, container_config=c.config,
                                 container_id=c.id, author=author, comment=comment)
 
-        return await self.write_image(c.image_id, make_config, mounts=mounts, name=name,
-                                      missing=f"image {c.image_id} of container {c.id} has no manifest here")
+        image_id = await self.write_image(c.image_id, make_config, mounts=mounts, name=name,
+                                          missing=f"image {c.image_id} of container {c.id} has no manifest here")
+        if c.image_id and image_id != c.image_id:  # the image's parent, as dockerd records it
+            await asyncio.to_thread(self.images.build_cache.link, image_id, c.image_id)
+        return image_id
 
     async def write_image(self, parent_id: str, make_config: Callable[[Mapping[str, Any], str], dict[str, Any]], *,
                           mounts: list[Any] | None = None, name: str = "", missing: str = "",

@@ -96,7 +96,8 @@ class ImageService:
                    api_version: str = "1.47", all_images: bool = True) -> list[dict[str, Any]]:
         filters.validate(LIST_FILTERS)
         catalog = await self.catalog()
-        hidden = set() if all_images else image_parents.hidden_parents(catalog.images, self.build_cache.parent_map())
+        parents = self.build_cache.parent_map()
+        hidden = set() if all_images else image_parents.hidden_parents(catalog.images, parents)
         dangling = parse_bool_filter(filters, "dangling")
         before = [catalog.lookup(name)[0].created for name in filters.values("before")]
         since = [catalog.lookup(name)[0].created for name in filters.values("since")]
@@ -120,12 +121,18 @@ class ImageService:
                 tags, digests = _matching_references(image, patterns)
                 if not tags and not digests:
                     continue
-            out.append(image_inspect.list_summary(image, api_version, repo_tags=tags, repo_digests=digests,
-                                                  shared_size=shared.get(image.id, -1)))
+            doc = image_inspect.list_summary(image, api_version, repo_tags=tags, repo_digests=digests,
+                                             shared_size=shared.get(image.id, -1))
+            doc["ParentId"] = parents.get(image.id, "")
+            out.append(doc)
         return out
 
     async def inspect(self, name: str, api_version: str) -> dict[str, Any]:
-        return image_inspect.inspect(await self.get(name), api_version)
+        """``docker image inspect``; ``Parent`` is the build step's or commit's parent image."""
+        image = await self.get(name)
+        doc = image_inspect.inspect(image, api_version)
+        doc["Parent"] = self.build_cache.parent(image.id)
+        return doc
 
     async def history(self, name: str) -> list[dict[str, Any]]:
         catalog = await self.catalog()

@@ -118,6 +118,11 @@ class BuildCache:
         return size
 
     # -- parent links ------------------------------------------------------------------------
+    def link(self, image: str, parent: str) -> None:
+        """``parent`` is the parent of ``image`` (a commit's: the container's image)."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO parents (image, parent) VALUES (?, ?)", (image, parent))
+
     def parent(self, image: str) -> str:
         row = self.db.execute("SELECT parent FROM parents WHERE image=?", (image,)).fetchone()
         return str(row[0]) if row else ""
