@@ -89,6 +89,9 @@ def test_host_sees_the_hosts_interfaces_and_files(engine: RunningEngine, engine_
     assert hostname == socket.gethostname() + "\n"
     assert hosts == Path("/etc/hosts").read_text()
     assert resolv == Path("/etc/resolv.conf").read_text()
+    cid = engine.docker("create", "--network", "host", engine_busybox, "true").stdout.strip()
+    assert _inspect(engine, cid)["Config"]["Hostname"] == socket.gethostname()  # as dockerd shows it
+    engine.docker("rm", cid)
     # with --add-host dockerd writes its own file, not the host's
     hosts = _run(engine, engine_busybox, "--network", "host", "--add-host", "db:10.199.9.9", "--", "cat",
                  "/etc/hosts")

@@ -119,7 +119,7 @@ def commit_run_config(container_config: Mapping[str, Any], config: Mapping[str, 
             cmd_set = True
         elif word == "ENTRYPOINT" and not cmd_set:
             out["Cmd"] = None
-    return merge_config(out, container_config, "", "host")
+    return merge_config(out, container_config, "", "")  # no container ID: no hostname made up
 
 
 def created_by(container_config: Mapping[str, Any]) -> str:

@@ -16,6 +16,7 @@ read from them (restart policy, log configuration, stop signal and timeout).
 from __future__ import annotations
 
 import signal
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -86,8 +87,8 @@ def merge_config(config: Mapping[str, Any], image: Mapping[str, Any], container_
         out["Healthcheck"] = health
     if image.get("Shell"):
         out["Shell"] = list(image["Shell"])  # a CMD-SHELL check runs through it
-    if not out.get("Hostname") and network_mode != "host":
-        out["Hostname"] = container_id[:12]
+    if not out.get("Hostname") and container_id:  # dockerd: the short ID, the host's name with host networking
+        out["Hostname"] = socket.gethostname() if network_mode == "host" else container_id[:12]
     return out
 
 

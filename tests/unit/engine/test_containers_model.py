@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 from pathlib import Path
 
 import pytest
@@ -138,7 +139,8 @@ def test_merge_config() -> None:
     assert merged["User"] == "1" and merged["StopSignal"] == "SIGQUIT" and merged["Hostname"] == "f" * 12
     assert merged["Tty"] is False and merged["OpenStdin"] is False
     own = cc.merge_config({"Entrypoint": ["/bin/x"]}, IMAGE, "f" * 64, "host")
-    assert own["Cmd"] is None and own["Entrypoint"] == ["/bin/x"] and own["Hostname"] == ""
+    assert own["Cmd"] is None and own["Entrypoint"] == ["/bin/x"]
+    assert own["Hostname"] == socket.gethostname()  # host networking: the host's name, as dockerd shows it
     assert cc.path_and_args({"Entrypoint": ["a", "b"], "Cmd": ["c"]}) == ("a", ["b", "c"])
     assert cc.path_and_args({"Entrypoint": [""], "Cmd": ["c", "d"]}) == ("c", ["d"])
     with pytest.raises(InvalidArgument, match="No command specified"):
