@@ -199,7 +199,7 @@ class _Pull:
     def _fetch_config(self, desc: Descriptor) -> bytes:
         if has_blob(self.store, desc.digest):
             return self.store.read_all(desc.digest)
-        buffer = _MemoryWriter(desc.digest.partition(":")[0])
+        buffer = MemoryWriter(desc.digest.partition(":")[0])
         self.client.fetch_blob(self.repo, desc, buffer)
         return bytes(buffer.data)
 
@@ -300,7 +300,7 @@ def _raise_first(futures: Sequence[Future[None]]) -> None:
         raise (real or errors)[0]  # type: ignore[misc]
 
 
-class _MemoryWriter:
+class MemoryWriter:
     """A writer into memory, for small blobs fetched before they are stored (the config)."""
 
     def __init__(self, algorithm: str) -> None:
@@ -323,7 +323,7 @@ class _MemoryWriter:
 
         self._digester = Digester(self._digester.algorithm)
 
-    def status(self) -> _MemoryWriter:
+    def status(self) -> MemoryWriter:
         return self
 
     @property

@@ -18,6 +18,7 @@ from dockyard.engine.api import (
     containers_fs,
     containers_logs,
     containers_stats,
+    distribution,
     events,
     exec,
     images,
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
 ROUTE_MODULES: tuple[RouteModule, ...] = (system, events, images, images_transfer, containers, containers_logs,
                                           containers_attach, containers_stats, containers_fs, containers_archive,
-                                          exec, commit, build, volumes, networks)
+                                          exec, commit, build, volumes, networks, distribution)
 
 
 def collect(ctx: EngineContext, modules: Sequence[RouteModule] = ROUTE_MODULES) -> list[RouteDef]:
