@@ -3,7 +3,9 @@ and busybox's wget and nslookup: containers reach each other by name, aliases gi
 address, names are scoped to the networks the asker shares, other names are forwarded to
 the upstream (a fake DNS server of the test's on loopback, given to the engine with
 ``--dns-upstream``: nothing leaves the machine), resolv.conf names 127.0.0.11, and the
-default bridge has no embedded DNS.
+default bridge has no embedded DNS. The server listens at ports of its own on 127.0.0.11 that
+the namespace's ``dockyard-dns`` nft table DNATs port 53 to: a container keeps port 53 for
+itself, and an engine started again replaces the table with its new ports.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +32,18 @@ pytest_plugins = ["tests.support.engine_fixtures"]
 
 EXTERNAL = {"example.test": "10.199.250.9"}
 HTTPD = "mkdir -p /www && echo hello-from-web > /www/index.html && exec busybox httpd -f -p 80 -h /www"
+HTTPD_53 = "mkdir -p /www && echo hello-on-53 > /www/index.html && exec busybox httpd -f -p 53 -h /www"
+# run in a container's namespace: its UDP port 53 is free (TCP's is the container's httpd), and
+# 127.0.0.11:53 answers over UDP (from :53, or dnspython drops it) and TCP
+PROBE = """
+import socket, sys
+import dns.message, dns.query
+own = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+own.bind(("0.0.0.0", 53))
+query = dns.message.make_query(sys.argv[1], "A")
+for reply in (dns.query.udp(query, "127.0.0.11", timeout=3), dns.query.tcp(query, "127.0.0.11", timeout=3)):
+    print(" ".join(sorted(r.to_text() for rrset in reply.answer for r in rrset)))
+"""
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +93,30 @@ def _run(engine: RunningEngine, *args: str, check: bool = True) -> str:
 def _address(engine: RunningEngine, cid: str, network: str) -> str:
     doc = json.loads(engine.docker("inspect", cid).stdout)[0]
     return str(doc["NetworkSettings"]["Networks"][network]["IPAddress"])
+
+
+def _sandbox(engine: RunningEngine, cid: str) -> str:
+    return str(json.loads(engine.docker("inspect", cid).stdout)[0]["NetworkSettings"]["SandboxKey"])
+
+
+def _in_netns(sandbox: str, *command: str) -> str:
+    """What ``command`` prints, run by the host in the network namespace at ``sandbox``."""
+    return subprocess.run(["nsenter", f"--net={sandbox}", *command], capture_output=True, text=True,
+                          check=True, timeout=30).stdout
+
+
+def _dns_table(sandbox: str) -> str:
+    """The ``dockyard-dns`` nft table in the namespace at ``sandbox`` ("" when there is none)."""
+    tables = _in_netns(sandbox, "nft", "list", "tables").split()
+    return _in_netns(sandbox, "nft", "list", "table", "ip", "dockyard-dns") if "dockyard-dns" in tables else ""
+
+
+def _check_dnat(sandbox: str, name: str, address: str) -> None:
+    """The namespace's table DNATs 127.0.0.11:53 elsewhere, and queries from there are answered."""
+    table = _dns_table(sandbox)
+    for proto in ("udp", "tcp"):
+        assert re.search(rf"ip daddr 127\.0\.0\.11 {proto} dport 53 dnat to 127\.0\.0\.11:\d+", table), table
+    assert _in_netns(sandbox, sys.executable, "-c", PROBE, name).splitlines() == [address, address]
 
 
 def _addresses(nslookup_output: str) -> list[str]:
@@ -187,6 +227,10 @@ def test_the_default_bridge_has_no_embedded_dns(engine: RunningEngine, engine_bu
         assert engine.docker("exec", cid, "cat", "/etc/resolv.conf").stdout.startswith("nameserver 127.0.0.11\n")
         out = engine.docker("exec", cid, "busybox", "nslookup", "dyplain").stdout
         assert _addresses(out) == [_address(engine, cid, "dytest-dnsb")]
+        assert _dns_table(_sandbox(engine, cid))
+        # disconnected again, its namespace's nft table goes with the server's sockets
+        engine.docker("network", "disconnect", "dytest-dnsb", cid)
+        assert _dns_table(_sandbox(engine, cid)) == ""
     finally:
         engine.docker("rm", "-f", cid)
 
@@ -203,13 +247,19 @@ def test_the_dns_comes_back_after_an_engine_restart(tmp_path_factory: pytest.Tem
         first.ctr("-n", "dockyard", "images", "import", str(archive))
         first.docker("network", "create", "--subnet", subnet, "dytest-dnsrs")
         cid = first.docker("run", "-d", "--name", "dykeep", "--network", "dytest-dnsrs", "busybox",
-                           "sleep", "1000").stdout.strip()
+                           "sh", "-c", HTTPD_53).stdout.strip()
+        sandbox = _sandbox(first, cid)
+        before = _dns_table(sandbox)
+        _check_dnat(sandbox, "dykeep", _address(first, cid, "dytest-dnsrs"))
     finally:
         assert first.stop() == 0  # its DNS sockets close with it; the container runs on
     with dockyardd(base, "--dns-upstream", upstream.address) as second:
         try:
             out = second.docker("exec", cid, "busybox", "nslookup", "dykeep").stdout
             assert _addresses(out) == [_address(second, cid, "dytest-dnsrs")]
+            after = _dns_table(sandbox)  # replaced (one table, one rule each) with the new sockets' ports
+            assert after.count("dnat to") == 2 and after.count("table ip dockyard-dns") == 1 and after != before
+            _check_dnat(sandbox, "dykeep", _address(second, cid, "dytest-dnsrs"))
         finally:
             second.docker("rm", "-f", cid)
             second.docker("network", "rm", "dytest-dnsrs")
@@ -228,5 +278,27 @@ def test_a_renamed_container_answers_to_its_new_name(engine: RunningEngine, engi
                                "dyold", check=False)) == []
         doc = json.loads(engine.docker("inspect", cid).stdout)[0]
         assert "dynew" in doc["NetworkSettings"]["Networks"]["dytest-dnsr"]["DNSNames"]
+    finally:
+        engine.docker("rm", "-f", cid)
+
+
+def test_a_container_serves_port_53_itself(engine: RunningEngine, engine_busybox: str) -> None:
+    _network(engine, "dytest-dns53")
+    cid = engine.docker("run", "-d", "--name", "dy53", "--network", "dytest-dns53", *_nss_libs(), engine_busybox,
+                        "sh", "-c", HTTPD_53).stdout.strip()
+    try:
+        address = _address(engine, cid, "dytest-dns53")
+        # its own lookups still reach the embedded server: busybox's resolver, and glibc's (wget),
+        # whose answer leads to its own httpd on port 53
+        assert _addresses(engine.docker("exec", cid, "busybox", "nslookup", "dy53").stdout) == [address]
+        assert engine.docker("exec", cid, "busybox", "wget", "-qO-", "http://dy53:53/").stdout == "hello-on-53\n"
+        # a neighbour finds it by name and reaches its port 53
+        assert _run(engine, "--network", "dytest-dns53", *_nss_libs(), engine_busybox,
+                    "busybox", "wget", "-qO-", "http://dy53:53/") == "hello-on-53\n"
+        sandbox = _sandbox(engine, cid)
+        _check_dnat(sandbox, "dy53", address)  # UDP 53 free there too; UDP and TCP lookups answered
+        # the table is in the container's namespace (libnftables' socket was), not the host's
+        assert "dockyard-dns" not in subprocess.run(["nft", "list", "tables"], capture_output=True, text=True,
+                                                    check=True).stdout.split()
     finally:
         engine.docker("rm", "-f", cid)

@@ -1,12 +1,15 @@
 """The embedded DNS server of user-defined networks (dockerd's 127.0.0.11), in the engine's loop.
 
 - :class:`EmbeddedDns` keeps one :class:`Sandbox` per running container with an endpoint on a
-  user-defined bridge network: a UDP and a TCP socket bound to ``127.0.0.11:53`` *inside the
-  container's network namespace*. They are made by a thread that joined the namespace
-  (:func:`dockyard.engine.network_bridge.in_thread`) and then served from the engine's
-  asyncio loop; a socket stays in the namespace it was made in. Unlike dockerd (a random
-  port and a DNAT rule), the port is bound directly: a container cannot bind port 53 on
-  127.0.0.11 (nor on its wildcard address with TCP) itself.
+  user-defined bridge network: a UDP and a TCP socket bound on ``127.0.0.11`` *inside the
+  container's network namespace*, each at a port the kernel chose, and the namespace's
+  ``dockyard-dns`` nft table that DNATs ``127.0.0.11:53`` to them (and gives the replies
+  ``:53`` back; :mod:`.network_dns_nat`), as dockerd does: port 53 stays the container's
+  own. Sockets and table are made by a thread that joined the namespace
+  (:func:`dockyard.engine.network_bridge.in_thread`), the sockets then served from the
+  engine's asyncio loop (a socket stays in the namespace it was made in). An engine started
+  again binds new sockets and replaces the table in one transaction. Without a namespace
+  (the unit tests) the sockets are bound at the configured port itself, without a table.
 - Answers come from a :class:`~.network_dns_names.NameTable` rebuilt from the network
   service's endpoints whenever they change (:func:`sync`, :func:`gone`); what it does not
   know is forwarded from the engine (the host's namespace) to the container's upstreams, one
@@ -20,6 +23,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -33,6 +37,7 @@ import dns.flags
 import dns.message
 import dns.rcode
 
+from dockyard.engine import network_dns_nat
 from dockyard.engine.container_files import HOST_RESOLV, internal_resolv_conf, read_text, resolv_conf
 from dockyard.engine.network_dns_names import (
     DEFAULT_NETWORK,
@@ -43,7 +48,7 @@ from dockyard.engine.network_dns_names import (
     servfail,
     upstreams,
 )
-from dockyard.errors import Internal
+from dockyard.errors import DockyardError, Internal
 
 if TYPE_CHECKING:
     from dockyard.engine.container_model import Container
@@ -70,6 +75,7 @@ class Sandbox:
 
     container_id: str
     upstreams: list[Upstream]
+    netns: str = ""  # the namespace its sockets and nft table are in ("": the engine's own, no table)
     external: bool = True  # whether names it does not know are forwarded (not on internal networks only)
     udp: asyncio.DatagramTransport | None = None
     tcp: asyncio.Server | None = None
@@ -88,7 +94,8 @@ class Sandbox:
 
 
 def bind_sockets(address: str = ADDRESS, port: int = PORT) -> tuple[socket.socket, socket.socket]:
-    """A UDP and a listening TCP socket on ``address:port`` of the calling thread's namespace."""
+    """A UDP and a listening TCP socket on ``address:port`` of the calling thread's namespace
+    (port 0: each at a port of its own the kernel chooses)."""
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
@@ -102,6 +109,28 @@ def bind_sockets(address: str = ADDRESS, port: int = PORT) -> tuple[socket.socke
         udp.close()
         tcp.close()
         raise
+    return udp, tcp
+
+
+def bind_behind_nat(address: str = ADDRESS, port: int = PORT) -> tuple[socket.socket, socket.socket]:
+    """In the calling thread's namespace: a UDP and a TCP socket on ``address`` at ports the
+    kernel chose, and the nft table that sends ``address:port`` to them (replacing an older
+    one's ports). When nft cannot make the table (no libnftables, no NAT in the kernel), the
+    sockets are bound at ``address:port`` itself, as a fallback that takes that port from
+    the container."""
+    udp, tcp = bind_sockets(address, 0)
+    try:
+        network_dns_nat.install(address, port, udp.getsockname()[1], tcp.getsockname()[1])
+    except BaseException as exc:
+        udp.close()
+        tcp.close()
+        if not isinstance(exc, DockyardError):
+            raise
+        log.warning("embedded DNS: no %s nft table (%s): serving %s:%d directly", network_dns_nat.TABLE, exc,
+                    address, port)
+        with contextlib.suppress(DockyardError):  # an older engine's table would send the port elsewhere
+            network_dns_nat.withdraw()
+        return bind_sockets(address, port)
     return udp, tcp
 
 
@@ -151,7 +180,9 @@ class EmbeddedDns:
         return upstreams(container_dns, self.override, read_text(self.resolv_conf))
 
     async def add(self, container_id: str, netns_path: str, container_dns: Sequence[str] = ()) -> None:
-        """Serve the container: sockets on 127.0.0.11:53 in its namespace (Internal if not possible)."""
+        """Serve the container: sockets on 127.0.0.11 and the table that sends port 53 to them in
+        its namespace at ``netns_path`` (sockets on the port itself without one; Internal if not
+        possible)."""
         async with self._adding:
             if container_id not in self.sandboxes:
                 await self._add(container_id, netns_path, container_dns)
@@ -159,12 +190,13 @@ class EmbeddedDns:
     async def _add(self, container_id: str, netns_path: str, container_dns: Sequence[str]) -> None:
         from dockyard.engine.network_bridge import in_thread
 
+        bind = bind_behind_nat if netns_path else bind_sockets
         try:
-            udp, tcp = await asyncio.to_thread(in_thread, lambda: bind_sockets(self.address, self.port), netns_path)
+            udp, tcp = await asyncio.to_thread(in_thread, lambda: bind(self.address, self.port), netns_path)
         except OSError as exc:
-            raise Internal(f"embedded DNS of container {container_id[:12]}: cannot bind {self.address}:{self.port} "
+            raise Internal(f"embedded DNS of container {container_id[:12]}: cannot serve {self.address}:{self.port} "
                            f"in its network namespace: {exc.strerror or exc}") from None
-        sandbox = Sandbox(container_id, self.upstreams_for(container_dns))
+        sandbox = Sandbox(container_id, self.upstreams_for(container_dns), netns_path)
         loop = asyncio.get_running_loop()
         try:
             transport, _ = await loop.create_datagram_endpoint(lambda: _Udp(self, sandbox), sock=udp)
@@ -177,11 +209,26 @@ class EmbeddedDns:
             raise
         self.sandboxes[container_id] = sandbox
 
-    def remove(self, container_id: str) -> None:
+    def remove(self, container_id: str) -> Sandbox | None:
+        """No longer serve the container (its namespace's table stays: see :meth:`withdraw`)."""
         self.hostnames.pop(container_id, None)
         sandbox = self.sandboxes.pop(container_id, None)
         if sandbox is not None:
             sandbox.close()
+        return sandbox
+
+    async def withdraw(self, container_id: str) -> None:
+        """No longer serve a container that runs on: its sockets close and its namespace's
+        table goes, so 127.0.0.11:53 there is again whatever the container binds itself."""
+        from dockyard.engine.network_bridge import in_thread
+
+        sandbox = self.remove(container_id)
+        if sandbox is None or not sandbox.netns or not os.path.exists(sandbox.netns):
+            return
+        try:
+            await asyncio.to_thread(in_thread, network_dns_nat.withdraw, sandbox.netns)
+        except (OSError, DockyardError) as exc:
+            log.warning("container %s: removing its %s nft table: %s", container_id[:12], network_dns_nat.TABLE, exc)
 
     async def refresh(self, service: NetworkService) -> None:
         """The name table again from the service's endpoints."""
@@ -283,7 +330,7 @@ async def sync(service: NetworkService, c: Container, netns_path: str, starting:
         if on_user and c.id not in server.sandboxes and netns_path and os.path.exists(netns_path):
             await server.add(c.id, netns_path, [str(s) for s in c.host_config.get("Dns") or []])
         elif not on_user:
-            server.remove(c.id)
+            await server.withdraw(c.id)
         if c.id in server.sandboxes:  # as dockerd: no forwarding for a container on internal networks only
             server.sandboxes[c.id].external = any(not net.internal for net, _ in service.endpoints_of(c.id))
         await server.refresh(service)
