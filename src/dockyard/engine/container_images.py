@@ -50,7 +50,7 @@ def _no_such_image(ref: str) -> NotFound:
 async def _manifest(sv: Supervisor, target: Any, platform: Platform | None) -> Manifest:
     digest, media_type = target.digest, target.media_type
     for _ in range(4):
-        document = parse_manifest_document(await sv.read_blob(digest), media_type or None)
+        document = parse_manifest_document(await sv.read_document(digest), media_type or None)
         if isinstance(document, Manifest):
             return document
         chosen = select_manifest(document, platform)
@@ -64,7 +64,7 @@ async def load(sv: Supervisor, image: Any, platform: Platform | None = None) -> 
     if not mediatypes.is_config(manifest.config.media_type):
         raise NotFound(f"{image.name}: not a container image ({manifest.config.media_type})")
     try:
-        config = json.loads(await sv.read_blob(manifest.config.digest))
+        config = json.loads(await sv.read_document(manifest.config.digest))
     except ValueError as exc:
         raise InvalidArgument(f"image {image.name}: its config is not JSON: {exc}") from None
     if not isinstance(config, dict):

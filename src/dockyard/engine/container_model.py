@@ -14,7 +14,7 @@ time being ``0001-01-01T00:00:00Z`` as dockerd prints it. :func:`status_text` is
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -207,7 +207,10 @@ class Container:
         return str(self.config.get("Image") or self.image_id)
 
     def to_doc(self) -> dict[str, Any]:
-        return asdict(self)
+        """The record as JSON-ready data (shallow: the maps and lists are the container's own)."""
+        doc = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        doc["state"] = dict(vars(self.state))
+        return doc
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Container:

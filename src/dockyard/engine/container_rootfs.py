@@ -7,7 +7,7 @@
   ID, labelled as containerd's client labels a container's snapshot; its mounts.
 - :func:`read_user_files`: /etc/passwd and /etc/group of the image, read through a
   read-only mount of the snapshot's lower layers on a temporary directory (the upper
-  layer is still empty; it is never mounted twice).
+  layer is still empty; it is never mounted twice), once per image chain.
 - :func:`remove`: the snapshot, gone (a missing one is fine).
 """
 
@@ -109,7 +109,19 @@ def _read_files(mounts: list[Mount], parent_dir: str) -> tuple[str | None, str |
         return read(PASSWD), read(GROUP)
 
 
-async def read_user_files(mounts: list[Mount], parent_dir: str) -> dict[str, str | None]:
-    """``{"/etc/passwd": text, "/etc/group": text}`` of the image (None when missing)."""
-    passwd, group = await asyncio.to_thread(_read_files, mounts, parent_dir)
+_USER_FILES: dict[str, tuple[str | None, str | None]] = {}  # by the image's chain ID
+USER_FILES_CACHED = 64
+
+
+async def read_user_files(mounts: list[Mount], parent_dir: str, chain_id: str = "") -> dict[str, str | None]:
+    """``{"/etc/passwd": text, "/etc/group": text}`` of the image (None when missing). With
+    the image's ``chain_id`` the answer is remembered: a committed chain never changes."""
+    found = _USER_FILES.get(chain_id) if chain_id else None
+    if found is None:
+        found = await asyncio.to_thread(_read_files, mounts, parent_dir)
+        if chain_id:
+            _USER_FILES[chain_id] = found
+            while len(_USER_FILES) > USER_FILES_CACHED:
+                del _USER_FILES[next(iter(_USER_FILES))]
+    passwd, group = found
     return {PASSWD: passwd, GROUP: group}

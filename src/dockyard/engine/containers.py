@@ -112,6 +112,7 @@ class ContainerService:
         self.volumes = ctx.volumes  # None: no volume service (volumes refused by the spec's hook)
         self.live: dict[str, Live] = {}
         self._reserved: set[str] = set()
+        self._lease_tasks: set[asyncio.Future[None]] = set()  # creates' leases being deleted
         self.lifecycle = Lifecycle(self)
         self.execs = ExecService(self)
         self.health = HealthMonitor(self)
@@ -193,6 +194,22 @@ class ContainerService:
                 return full
         raise FailedPrecondition("could not find a free container name")
 
+    def _forget_lease(self, lease: str) -> None:
+        """Delete a create's lease without waiting for it (it expires anyway should this fail)."""
+        task = asyncio.ensure_future(rootfs.delete_lease(self.sv, lease))
+        self._lease_tasks.add(task)
+        task.add_done_callback(self._lease_done)
+
+    def _lease_done(self, task: asyncio.Future[None]) -> None:
+        self._lease_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("deleting a create's lease: %s", task.exception())
+
+    def _drop_lease(self, made: asyncio.Future[str]) -> None:
+        """A create failed before it used the lease it was making: delete it once made."""
+        if not made.cancelled() and made.exception() is None:
+            self._forget_lease(made.result())
+
     def _runtime_options(self, name: str) -> containers_pb2.Container.Runtime:
         entry = self.ctx.runtimes.get(name)
         runtime = containers_pb2.Container.Runtime(name=RUNTIME_V2)
@@ -224,26 +241,35 @@ class ContainerService:
 
     async def _create(self, config: dict[str, Any], hc_in: dict[str, Any], name: str, image_ref: str,
                       platform: str) -> dict[str, Any]:
-        image = await find_image(self.sv, image_ref, platform)
-        hc = cc.host_config(hc_in, self.ctx.config.log_driver, self.ctx.config.log_opts)
-        runtime_name = hc.get("Runtime") or self.ctx.runtimes.default
-        runtime = self._runtime_options(runtime_name)
-        hc["Runtime"] = runtime_name
-        cid = secrets.token_hex(32)
-        merged = cc.merge_config(config, image.run_config, cid, hc["NetworkMode"])
-        joined = resolve(self, hc, merged)  # container:<name>: the other's files and hostname
-        path, args = cc.path_and_args(merged)
-        cc.stop_signal(merged)
-        directory = os.path.join(self.containers_dir, cid)
-        os.makedirs(directory, mode=0o710)
-        lease = await rootfs.create_lease(self.sv)
+        lease_made = asyncio.ensure_future(rootfs.create_lease(self.sv))  # made while the image is found
+        try:
+            image = await find_image(self.sv, image_ref, platform)
+            hc = cc.host_config(hc_in, self.ctx.config.log_driver, self.ctx.config.log_opts)
+            runtime_name = hc.get("Runtime") or self.ctx.runtimes.default
+            runtime = self._runtime_options(runtime_name)
+            hc["Runtime"] = runtime_name
+            cid = secrets.token_hex(32)
+            merged = cc.merge_config(config, image.run_config, cid, hc["NetworkMode"])
+            joined = resolve(self, hc, merged)  # container:<name>: the other's files and hostname
+            path, args = cc.path_and_args(merged)
+            cc.stop_signal(merged)
+            directory = os.path.join(self.containers_dir, cid)
+            os.makedirs(directory, mode=0o710)
+        except BaseException:
+            lease_made.add_done_callback(self._drop_lease)
+            raise
+        try:
+            lease = await lease_made
+        except BaseException:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
         created_ctrd = prepared = False
         warnings: list[str] = []
         binder = VolumeBinder(self.volumes, cid) if self.volumes is not None else None
         try:
             mounts = await rootfs.prepare(self.sv, cid, image.chain_id, lease)
             prepared = True
-            files = await rootfs.read_user_files(mounts, self.mount_dir)
+            files = await rootfs.read_user_files(mounts, self.mount_dir, image.chain_id)
             extra = joined.mounts() if joined is not None else write_network_files(
                 directory, merged, hc, host_gateway(self.ctx.networks))
             host = self.host
@@ -270,16 +296,18 @@ class ContainerService:
             created_ctrd = True
             self.store.add(container)
         except BaseException:
-            if created_ctrd:
-                await self._delete_ctrd(cid)
-            if prepared:
-                await rootfs.remove(self.sv, cid)
-            shutil.rmtree(directory, ignore_errors=True)
-            if binder is not None:
-                binder.undo()
+            try:
+                if created_ctrd:
+                    await self._delete_ctrd(cid)
+                if prepared:
+                    await rootfs.remove(self.sv, cid)
+                shutil.rmtree(directory, ignore_errors=True)
+                if binder is not None:
+                    binder.undo()
+            finally:
+                await rootfs.delete_lease(self.sv, lease)
             raise
-        finally:
-            await rootfs.delete_lease(self.sv, lease)
+        self._forget_lease(lease)  # the containerd container holds the snapshot now
         self.live[cid] = Live(container, self.make_io(container))
         if binder is not None:
             binder.release()

@@ -33,6 +33,8 @@ Syscall names the host's libseccomp does not know are skipped by the runtime, as
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Collection
 from typing import Any
 
@@ -273,8 +275,15 @@ def default_profile(
     """The OCI ``linux.seccomp`` section for a container with these (bounding) capabilities.
 
     ``arch`` is the Go name of the host architecture, ``kernel`` its (major, minor) version.
+    Resolved (and checked) once per set of inputs; each call gets a fresh copy.
     """
-    return seccomp_profile.resolve(
+    section: dict[str, Any] = json.loads(_resolved_default(frozenset(capabilities), arch, kernel))
+    return section
+
+
+@functools.lru_cache(maxsize=32)
+def _resolved_default(capabilities: frozenset[str], arch: str, kernel: tuple[int, int]) -> str:
+    return json.dumps(seccomp_profile.resolve(
         default_docker_profile(), capabilities=capabilities, arch=arch, kernel=kernel,
         what="default seccomp profile",
-    )
+    ))

@@ -42,6 +42,8 @@ from dockyard.errors import DockyardError, Unavailable
 NAMESPACE = "dockyard"
 SNAPSHOTTER = "overlayfs"
 MAX_MESSAGE = 16 << 20
+DOCUMENT_CACHE_ENTRIES = 64
+DOCUMENT_CACHE_MAX_BYTES = 256 << 10
 _OPTIONS = [("grpc.max_receive_message_length", MAX_MESSAGE), ("grpc.max_send_message_length", MAX_MESSAGE)]
 
 
@@ -62,6 +64,7 @@ class Supervisor:
         self.metadata = ((NAMESPACE_HEADER, namespace),)
         self.channel = grpc.aio.insecure_channel(f"unix://{address}", options=_OPTIONS)
         self._blocking: grpc.Channel | None = None
+        self._documents: dict[str, bytes] = {}  # see read_document
         ch = self.channel
         self.containers = containers_pb2_grpc.ContainersStub(ch)
         self.content = content_pb2_grpc.ContentStub(ch)
@@ -134,6 +137,19 @@ class Supervisor:
         """A whole blob of the content store (manifests, configs: small documents)."""
         parts = [m.data async for m in self.stream(self.content.Read, content_pb2.ReadContentRequest(digest=digest))]
         return b"".join(parts)
+
+    async def read_document(self, digest: str) -> bytes:
+        """:meth:`read_blob` for the documents an image record leads to (manifests, configs),
+        kept in a small cache: content is addressed by its digest, so what was read is what
+        a read would give again (the caller knows the image still names it)."""
+        data = self._documents.get(digest)
+        if data is None:
+            data = await self.read_blob(digest)
+            if len(data) <= DOCUMENT_CACHE_MAX_BYTES:
+                self._documents[digest] = data
+                while len(self._documents) > DOCUMENT_CACHE_ENTRIES:
+                    del self._documents[next(iter(self._documents))]
+        return data
 
     async def content_info(self, digest: str) -> Any:
         reply = await self.unary(self.content.Info, content_pb2.InfoRequest(digest=digest))
