@@ -336,3 +336,16 @@ def test_ps_filters_publish_and_expose(engine: RunningEngine, engine_busybox: st
         assert bad.returncode == 1 and "filter for 'publish' should not contain ':': 8080:80" in bad.stderr
     finally:
         engine.docker("rm", "-f", web, other)
+
+
+def test_an_engine_with_iptables_false_makes_no_table(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from tests.support.images import save_busybox_archive
+
+    base = tmp_path_factory.mktemp("noiptables")
+    archive, _ = save_busybox_archive(tmp_path_factory.mktemp("noiptables-image"))
+    table = netcheck.engine_args(base)[-1]
+    with dockyardd(base, "--iptables=false") as engine:
+        engine.ctr("-n", "dockyard", "images", "import", str(archive))
+        out = engine.docker("run", "--rm", "busybox", "sh", "-c", "ip -4 -o addr show eth0").stdout
+        assert " inet 10.199." in out  # the bridge network works; only the firewall is left alone
+        assert table not in netcheck.nft_tables()

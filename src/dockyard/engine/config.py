@@ -73,6 +73,7 @@ class EngineConfig:
     bip: str = ""  # its address and prefix ("" = a free subnet of the pools)
     default_address_pools: tuple[tuple[str, int], ...] = ()  # (base, size); () = dockerd's defaults
     ip_forward: bool = True  # net.ipv4.ip_forward=1 when there are bridge networks (as dockerd)
+    iptables: bool = True  # the engine keeps its nft table (false: no NAT, isolation or published ports)
     firewall_table: str = "dockyard"  # the engine's nft table (``table ip <name>``)
     dns_upstreams: tuple[str, ...] = ()  # address[:port] the embedded DNS forwards to; () = the host's resolv.conf
 
@@ -99,7 +100,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "tlskey": ("tls_key", "str"), "labels": ("labels", "list"), "group": ("group", "str"),
     "log-driver": ("log_driver", "str"), "log-opts": ("log_opts", "strmap"), "init-path": ("init_path", "str"),
     "bridge": ("bridge", "str"), "bip": ("bip", "str"), "default-address-pools": ("default_address_pools", "pools"),
-    "ip-forward": ("ip_forward", "bool"), "firewall-table": ("firewall_table", "str"),
+    "ip-forward": ("ip_forward", "bool"), "iptables": ("iptables", "bool"), "firewall-table": ("firewall_table", "str"),
     "dns-upstreams": ("dns_upstreams", "list"),
 }
 _FILE_NAME = {name: key for key, (name, _) in _KEYS.items()}

@@ -56,10 +56,11 @@ def write_sysctl(path: str, value: str) -> None:
 class Firewall:
     """The table ``table ip <table>`` of this engine (see the module's docstring)."""
 
-    def __init__(self, table: str, ports: PortMap, ip_forward: bool = True) -> None:
+    def __init__(self, table: str, ports: PortMap, ip_forward: bool = True, enabled: bool = True) -> None:
         self.table = table
         self.ports = ports
         self.ip_forward = ip_forward
+        self.enabled = enabled  # dockerd's --iptables: false leaves the firewall alone
         self.active = False  # the table was made by this process
 
     @classmethod
@@ -67,18 +68,17 @@ class Firewall:
         """The engine's firewall (``config``: the EngineConfig): its table, its published
         ports under ``<data-root>/networks/ports``."""
         return cls(config.firewall_table, PortMap(os.path.join(config.data_root, "networks", "ports")),
-                   config.ip_forward)
+                   config.ip_forward, getattr(config, "iptables", True))
 
     def apply(self, networks: Iterable[Network]) -> None:
         """Rebuild the table from ``networks`` and the published ports (NftError on failure)."""
         bridges = [b for b in (bridge_net(n) for n in networks) if b is not None]
-        if not bridges and not self.active:
+        if bridges and self.ip_forward:
+            write_sysctl(IP_FORWARD, "1")
+        if not self.enabled or (not bridges and not self.active):
             return
-        if bridges:
-            if self.ip_forward:
-                write_sysctl(IP_FORWARD, "1")
-            for b in bridges:
-                write_sysctl(f"/proc/sys/net/ipv4/conf/{b.bridge}/route_localnet", "1")
+        for b in bridges:
+            write_sysctl(f"/proc/sys/net/ipv4/conf/{b.bridge}/route_localnet", "1")
         nftables.run(ruleset(self.table, bridges, self.ports.rules()), json_output=False)
         self.active = bool(bridges)
 

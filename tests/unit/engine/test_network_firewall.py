@@ -105,6 +105,9 @@ def test_firewall_apply_sets_sysctls_and_leaves_a_host_without_bridges_alone(tmp
     assert applied[-1] == "table ip dyt9\ndelete table ip dyt9\n" and not fw.active
     Firewall("dyt9", PortMap(str(tmp_path)), ip_forward=False).apply([_net()])
     assert (network_firewall.IP_FORWARD, "1") not in applied[3:]
+    before = len(applied)
+    Firewall("dyt9", PortMap(str(tmp_path)), ip_forward=True, enabled=False).apply([_net()])
+    assert applied[before:] == [(network_firewall.IP_FORWARD, "1")]  # --iptables=false: no table, no route_localnet
 
 
 def _free_port() -> int:
@@ -185,5 +188,9 @@ def test_daemon_options(tmp_path: Path) -> None:
     config, _ = configure(["--ip-forward=false", "--firewall-table", "t_2"])
     assert config is not None and (config.ip_forward, config.firewall_table) == (False, "t_2")
     config, _ = configure(["--ip-forward"])
-    assert config is not None and config.ip_forward is True
-    assert Firewall.of(config).table == "dockyard"
+    assert config is not None and config.ip_forward is True and config.iptables is True
+    assert Firewall.of(config).table == "dockyard" and Firewall.of(config).enabled
+    config, _ = configure(["--iptables=false"])
+    assert config is not None and not Firewall.of(config).enabled
+    path.write_text('{"iptables": false}')
+    assert build({}, load_file(str(path)), str(path)).iptables is False
