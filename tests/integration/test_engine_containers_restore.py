@@ -99,3 +99,34 @@ def test_exits_while_containerd_restarts(tmp_path_factory: pytest.TempPathFactor
             time.sleep(0.2)
         assert state(engine, "quick")["ExitCode"] == 6
         engine.docker("rm", "quick")
+
+
+def test_without_live_restore_the_engine_stops_its_containers(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """``live-restore: false`` (dockerd's default): a graceful stop of the engine stops the
+    containers (stop signal, then SIGKILL after their timeout); at the next start their
+    restart policies apply, as after a host reboot."""
+    base = tmp_path_factory.mktemp("nolive")
+    archive, _ = save_busybox_archive(tmp_path_factory.mktemp("nolive-image"))
+    (base / "daemon.json").write_text('{"live-restore": false}')
+    first = RunningEngine.start(base, "--config-file", str(base / "daemon.json"))
+    try:
+        first.ctr("-n", "dockyard", "images", "import", str(archive))
+        first.docker("run", "-d", "--name", "plain", "busybox", "sh", "-c",
+                     "trap 'exit 3' TERM; while true; do sleep 0.1; done")
+        first.docker("run", "-d", "--name", "phoenix", "--restart", "always", "--stop-timeout", "1", "busybox",
+                     "sleep", "1000")
+        first.docker("run", "-d", "--name", "deaf", "--stop-timeout", "1", "busybox", "sh", "-c",
+                     "trap '' TERM; while true; do sleep 0.1; done")
+        pids = [state(first, name)["Pid"] for name in ("plain", "phoenix", "deaf")]
+    finally:
+        assert first.stop() == 0, first.log()
+    assert not any(pid_alive(pid) for pid in pids if isinstance(pid, int))
+    with dockyardd(base, "--live-restore=false") as engine:
+        plain, deaf = state(engine, "plain"), state(engine, "deaf")
+        assert (plain["Status"], plain["ExitCode"]) == ("exited", 3)  # its stop signal reached it
+        assert (deaf["Status"], deaf["ExitCode"]) == ("exited", 137)
+        deadline = time.monotonic() + 10
+        while not state(engine, "phoenix")["Running"]:
+            assert time.monotonic() < deadline, "phoenix was not started again by its policy"
+            time.sleep(0.1)
+        engine.docker("rm", "-f", "plain", "phoenix", "deaf")

@@ -74,6 +74,8 @@ class EngineConfig:
     default_address_pools: tuple[tuple[str, int], ...] = ()  # (base, size); () = dockerd's defaults
     ip_forward: bool = True  # net.ipv4.ip_forward=1 when there are bridge networks (as dockerd)
     iptables: bool = True  # the engine keeps its nft table (false: no NAT, isolation or published ports)
+    userland_proxy: bool = True  # accepted for dockerd's daemon.json; ports are kernel NAT either way
+    live_restore: bool = True  # containers outlive the engine (false: stopped when the engine stops)
     firewall_table: str = "dockyard"  # the engine's nft table (``table ip <name>``)
     dns_upstreams: tuple[str, ...] = ()  # address[:port] the embedded DNS forwards to; () = the host's resolv.conf
 
@@ -100,7 +102,9 @@ _KEYS: dict[str, tuple[str, str]] = {
     "tlskey": ("tls_key", "str"), "labels": ("labels", "list"), "group": ("group", "str"),
     "log-driver": ("log_driver", "str"), "log-opts": ("log_opts", "strmap"), "init-path": ("init_path", "str"),
     "bridge": ("bridge", "str"), "bip": ("bip", "str"), "default-address-pools": ("default_address_pools", "pools"),
-    "ip-forward": ("ip_forward", "bool"), "iptables": ("iptables", "bool"), "firewall-table": ("firewall_table", "str"),
+    "ip-forward": ("ip_forward", "bool"), "iptables": ("iptables", "bool"),
+    "userland-proxy": ("userland_proxy", "bool"), "firewall-table": ("firewall_table", "str"),
+    "live-restore": ("live_restore", "bool"),
     "dns-upstreams": ("dns_upstreams", "list"),
 }
 _FILE_NAME = {name: key for key, (name, _) in _KEYS.items()}

@@ -374,6 +374,27 @@ class Lifecycle:
                 raise Internal(f"container {c.id} did not exit within {KILL_WAIT:.0f} seconds of SIGKILL")
         self.service.publish(c, "stop")
 
+    async def stop_for_shutdown(self, live: Live) -> None:
+        """The engine stops without live restore (``live-restore: false``): the container is
+        stopped as ``docker stop`` would, but not as stopped by hand, so that its restart
+        policy starts it again with the engine (never raises)."""
+        c = live.container
+        if not c.state.running:
+            return
+        live.stop_requested = True
+        try:
+            if c.state.restarting and not live.task_pid and not await self._settle_restart(live):
+                return
+            await self._signal(live, cc.stop_signal(c.config))
+            if c.state.paused:
+                await self._resume_quietly(live)
+            wait = cc.stop_timeout(c.config)
+            if not await self._wait_exited(live, None if wait < 0 else float(wait)):
+                await self._signal(live, int(signals.SIGKILL))
+                await self._wait_exited(live, KILL_WAIT)
+        except Exception:
+            log.exception("stopping container %s at shutdown", c.id)
+
     async def restart(self, live: Live, timeout: int | None, signal_text: str = "") -> None:
         c = live.container
         if c.state.running:

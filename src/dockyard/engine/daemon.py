@@ -5,7 +5,8 @@
               [--default-runtime NAME] [--log-level LEVEL] [-D] [--tlsverify --tlscacert F
               --tlscert F --tlskey F] [--label K=V] [-G GROUP]
               [--bridge NAME] [--bip CIDR] [--default-address-pool base=CIDR,size=N]
-              [--ip-forward[=false]] [--iptables[=false]] [--firewall-table NAME] [--dns-upstream ADDR[:PORT]]
+              [--ip-forward[=false]] [--iptables[=false]] [--userland-proxy[=false]]
+              [--live-restore[=false]] [--firewall-table NAME] [--dns-upstream ADDR[:PORT]]
 
 Flags and the config file (JSON, dockerd's daemon.json keys; see :mod:`.config`) may not
 both set one thing. ``/etc/dockyard/daemon.json`` is read when it exists and no
@@ -73,6 +74,10 @@ def parser() -> argparse.ArgumentParser:
         help="turn on net.ipv4.ip_forward for bridge networks (default true)")
     add("--iptables", nargs="?", const=True, type=_flag_bool, metavar="BOOL",
         help="keep the engine's firewall rules: NAT, isolation, published ports (default true)")
+    add("--userland-proxy", nargs="?", const=True, type=_flag_bool, metavar="BOOL",
+        help="accepted as dockerd's; published ports are served by kernel NAT either way")
+    add("--live-restore", nargs="?", const=True, type=_flag_bool, metavar="BOOL",
+        help="keep containers running while the engine is down (default true; false: stop them with it)")
     add("--firewall-table", help="the engine's nft table: table ip NAME (default dockyard)")
     add("--dns-upstream", dest="dns_upstreams", action="append", metavar="ADDR[:PORT]",
         help="where the embedded DNS forwards (repeatable; default: the host's resolv.conf name servers)")
@@ -88,7 +93,7 @@ def configure(argv: Sequence[str]) -> tuple[EngineConfig | None, bool]:
     flags: dict[str, Any] = {k: getattr(args, k) for k in (
         "hosts", "data_root", "exec_root", "containerd", "default_runtime", "log_level", "debug", "tls_verify",
         "tls_ca", "tls_cert", "tls_key", "labels", "group", "init_path", "bridge", "bip", "ip_forward",
-        "iptables", "firewall_table", "dns_upstreams")}
+        "iptables", "userland_proxy", "live_restore", "firewall_table", "dns_upstreams")}
     flags["runtimes"] = parse_add_runtime(args.add_runtime) if args.add_runtime else None
     flags["default_address_pools"] = (parse_address_pools(args.default_address_pools)
                                       if args.default_address_pools else None)

@@ -130,6 +130,9 @@ class Engine:
             self._watch = asyncio.get_running_loop().create_task(self.containerd.watch(), name="containerd-watch")
 
     async def stop(self) -> None:
+        if self.containers is not None and not self.config.live_restore:
+            running = [live for live in self.containers.all() if live.container.state.running]
+            await asyncio.gather(*(self.containers.lifecycle.stop_for_shutdown(live) for live in running))
         self.hub.close()  # /events streams end, so the runner's shutdown does not wait on them
         if self.containers is not None:
             self.containers.lifecycle.close()  # attach and logs -f streams end; containers keep running

@@ -192,5 +192,5 @@ def test_daemon_options(tmp_path: Path) -> None:
     assert Firewall.of(config).table == "dockyard" and Firewall.of(config).enabled
     config, _ = configure(["--iptables=false"])
     assert config is not None and not Firewall.of(config).enabled
-    path.write_text('{"iptables": false}')
+    path.write_text('{"iptables": false, "userland-proxy": false, "live-restore": true}')  # dockerd's keys
     assert build({}, load_file(str(path)), str(path)).iptables is False
