@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(python3 python3-venv busybox-static libseccomp2 runc crun containerd procps iproute2 util-linux time
-  skopeo umoci docker-registry apache2-utils attr tini nftables)
+  skopeo umoci docker-registry apache2-utils attr tini nftables git)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

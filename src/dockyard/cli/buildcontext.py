@@ -7,8 +7,14 @@
   (read from stdin), is added to the tar as ``.dockerfile.<20 hex digits>`` and named so.
 - ``-``: stdin is a context when it starts an archive (sent as it is), else a Dockerfile
   (sent alone in a tar as ``Dockerfile``).
+- A git URL (``engine.build.gitcontext``'s rule): cloned by the client into a temporary
+  directory, ``#ref:subdir`` picking the ref and the context directory in it, then taken as
+  a directory, except that ``-f`` is relative to that context directory and must stay in it.
+  :meth:`Context.close` removes the clone (``dockyard build`` calls it however it ends).
 - An ``http(s)://`` URL: downloaded by the client with docker's progress line
   ("Downloading build context from remote url: ..."), then taken as stdin is.
+
+As docker, an existing local path is a directory context even if it looks like a URL.
 
 ``sending`` wraps the body with docker's "Sending build context to Docker daemon  5.632kB"
 progress (every 512 KiB on a terminal, the total once elsewhere, then ``\\r\\n``).
@@ -21,7 +27,7 @@ from dockyard.errors import InvalidArgument
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
     from typing import IO, Any
 
 SENDING = "Sending build context to Docker daemon"
@@ -40,6 +46,13 @@ class Context:
         self.chunks = chunks
         self.dockerfile = dockerfile
         self.show_progress = show_progress
+        self.cleanup: Callable[[], None] | None = None
+
+    def close(self) -> None:
+        """Remove what the context was made from (a git clone); safe to call twice."""
+        cleanup, self.cleanup = self.cleanup, None
+        if cleanup is not None:
+            cleanup()
 
 
 def random_dockerfile_name() -> str:
@@ -217,13 +230,55 @@ def sending(chunks: Iterable[bytes], out: IO[str], tty: bool) -> Iterator[bytes]
     out.flush()
 
 
+def from_git(url: str, dockerfile: str, stdin: Any) -> Context:
+    """A clone of the repository at ``url`` as a directory context (removed by ``close``)."""
+    import os
+
+    from dockyard.engine.build import gitcontext
+    from dockyard.errors import DockyardError
+
+    try:
+        gitcontext.require_git()
+    except DockyardError as exc:
+        raise type(exc)(f"unable to prepare context: {exc}") from None
+    try:
+        checkout = gitcontext.clone(url)
+    except DockyardError as exc:
+        raise type(exc)(f"unable to prepare context: unable to 'git clone' to temporary context directory: "
+                        f"{exc}") from None
+    try:
+        context_dir = checkout.context_dir
+        if dockerfile and dockerfile != "-":
+            wanted = os.path.join(context_dir, dockerfile)  # an absolute -f stays absolute
+            if not os.path.lexists(wanted):
+                raise _no_dockerfile(wanted)
+            real = os.path.realpath(wanted)
+            if not real.startswith(os.path.realpath(context_dir).rstrip("/") + "/"):
+                raise InvalidArgument(f"unable to prepare context: the Dockerfile ({dockerfile}) "
+                                      "must be within the build context")
+            dockerfile = real
+        context = from_directory(context_dir, dockerfile, stdin)
+    except BaseException:
+        checkout.remove()
+        raise
+    context.cleanup = checkout.remove
+    return context
+
+
 def prepare(spec: str, dockerfile: str, stdin: Any, progress: IO[str], width: int) -> Context:
-    """The context of ``dockyard build SPEC`` (``-``, a URL or a directory)."""
+    """The context of ``dockyard build SPEC`` (``-``, a directory, a git URL or a URL)."""
+    import os
+
     from dockyard.cli.fileio import read_chunks
 
     if spec == "-":
         return from_stream(iter(read_chunks(stdin)), dockerfile, stdin)
-    if spec.startswith(("http://", "https://")):
+    if not os.path.exists(spec):
+        from dockyard.engine.build.gitcontext import is_git_url
+
+        if is_git_url(spec):
+            return from_git(spec, dockerfile, stdin)
+    if spec.startswith(("http://", "https://")) and not os.path.exists(spec):
         context = from_stream(download(spec, progress, width), dockerfile, stdin, url=True)
         if context.dockerfile == "Dockerfile" and context.show_progress:  # a lone Dockerfile: the line ends
             progress.write("\r\n")

@@ -1,7 +1,7 @@
 """``dockyard build PATH | URL | -``: the classic ``POST /build``, as docker 28 without BuildKit.
 
 The context (a directory with ``.dockerignore`` applied, a tar or a Dockerfile on stdin, a
-URL the client downloads: ``buildcontext``) goes as a streamed ``application/x-tar`` body
+git repository the client clones, a URL it downloads: ``buildcontext``) goes as a streamed ``application/x-tar`` body
 with ``X-Registry-Config`` (every credential of the config file, base64url JSON) and the
 query docker sends (``t`` per tag, ``dockerfile``, ``buildargs``/``labels``/``cachefrom``/
 ``ulimits`` as JSON, ``rm=0`` only when turned off, ``version=1``...). The daemon's JSON
@@ -22,6 +22,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from dockyard.cli.buildcontext import Context
     from dockyard.cli.flags import Options
 
 USAGE = "[OPTIONS] PATH | URL | -"
@@ -195,10 +196,7 @@ def run(cli: command.Cli, opts: Options, args: list[str]) -> int:
     import io
 
     from dockyard.cli import buildcontext, term
-    from dockyard.cli.apiquery import with_query
-    from dockyard.cli.jsonmessage import JSONMessageError, display_stream
     from dockyard.errors import InvalidArgument
-    from dockyard.oci import jsonio
 
     if opts.squash and cli.client.version and cli.client.ping_headers.get("docker-experimental") != "true":
         raise InvalidArgument('"--squash" is only supported on a Docker daemon with experimental features enabled')
@@ -214,6 +212,20 @@ def run(cli: command.Cli, opts: Options, args: list[str]) -> int:
     output: Any = io.StringIO() if opts.quiet else cli.out
     width = term.width(cli.out) if tty else term.DEFAULT_WIDTH
     context = buildcontext.prepare(args[0], opts.file, cli.inp, progress, width)
+    try:
+        return _send(cli, opts, context, progress, output, tty)
+    finally:
+        context.close()  # a git clone goes, whatever happened
+
+
+def _send(cli: command.Cli, opts: Options, context: Context, progress: Any, output: Any, tty: bool) -> int:
+    """``POST /build`` with the context; the stream shown, the image ID kept."""
+    from dockyard.cli import buildcontext
+    from dockyard.cli.apiquery import with_query
+    from dockyard.cli.jsonmessage import JSONMessageError, display_stream
+    from dockyard.errors import InvalidArgument
+    from dockyard.oci import jsonio
+
     body: Any = context.chunks
     if opts.compress:
         body = _compressed(body)

@@ -2,13 +2,17 @@
 ``images.build``) and ``POST /build/prune`` (``docker builder prune``).
 
 The body is the build context, a tar (plain or compressed); with ``remote`` the engine
-fetches the tar (or a bare Dockerfile) from that http(s) URL instead. The context is
-spooled and extracted (:func:`~dockyard.engine.build.context.extract_context`) into a
-private directory under ``<data-root>/builder/tmp``, removed when the build ends. The
-Dockerfile is read and planned before any output, so its errors are HTTP errors; the rest
-is dockerd's JSON message stream (:mod:`dockyard.engine.build.executor`). A client that
-goes away cancels the build: the stream's writer stops the executor, and a RUN in progress
-notices the closed connection within half a second and kills its container.
+fetches it instead: a git URL (docker-py's ``images.build(path="<git URL>")``) is cloned
+(:mod:`~dockyard.engine.build.gitcontext`, ``#ref:subdir`` as dockerd takes it) under the
+build's directory and its context directory archived, then removed; an http(s) URL gives a
+tar (or a bare Dockerfile). A bad ref or repository is a 500 with git's message, as
+dockerd's; a bad fragment a 400. The context is spooled and extracted
+(:func:`~dockyard.engine.build.context.extract_context`) into a private directory under
+``<data-root>/builder/tmp``, removed when the build ends. The Dockerfile is read and
+planned before any output, so its errors are HTTP errors; the rest is dockerd's JSON
+message stream (:mod:`dockyard.engine.build.executor`). A client that goes away cancels
+the build: the stream's writer stops the executor (and a git clone in progress), and a RUN
+in progress notices the closed connection within half a second and kills its container.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import asyncio
 import os
 import shutil
 import tempfile
+import threading
+from collections.abc import Callable
 from typing import IO
 
 import aiohttp
@@ -26,13 +32,17 @@ from dockyard.engine.api import containers, images
 from dockyard.engine.api.httputil import json_response
 from dockyard.engine.api.images_transfer import stream_messages
 from dockyard.engine.api.routing import RouteDef
+from dockyard.engine.build import gitcontext
 from dockyard.engine.build.buildrequest import BuildRequest, parse_query
 from dockyard.engine.build.context import extract_context, read_dockerfile, remove_build_files
+from dockyard.engine.build.dockerignore import Patterns
 from dockyard.engine.build.executor import Builder
+from dockyard.engine.build.sendcontext import context_chunks
 from dockyard.engine.context import EngineContext
-from dockyard.errors import InvalidArgument, NotImplementedYet, Unavailable
+from dockyard.errors import InvalidArgument, Unavailable
 
 CHUNK = 1 << 20
+GIT_TIMEOUT = 600.0  # seconds, per git command of a remote git context
 
 
 async def _spool_body(request: web.Request, spool: IO[bytes]) -> None:
@@ -40,9 +50,39 @@ async def _spool_body(request: web.Request, spool: IO[bytes]) -> None:
         await asyncio.to_thread(spool.write, chunk)
 
 
-async def _spool_remote(url: str, spool: IO[bytes]) -> None:
-    if not url.startswith(("http://", "https://")):
-        raise NotImplementedYet(f"remote context {url!r}: only http(s) URLs of a tar or a Dockerfile are supported")
+def _clone_into(url: str, spool: IO[bytes], parent: str, cancelled: Callable[[], bool]) -> None:
+    """Clone the repository of ``url`` under ``parent`` and spool its context directory as
+    a tar (all of it: dockerd applies no .dockerignore here but its removal rule); the
+    clone is gone when this returns."""
+    checkout = gitcontext.clone(url, parent=parent, timeout=GIT_TIMEOUT, isolated=True, cancelled=cancelled)
+    try:
+        for chunk in context_chunks(checkout.context_dir, patterns=Patterns()):
+            spool.write(chunk)
+    finally:
+        checkout.remove()
+
+
+async def _spool_git(url: str, spool: IO[bytes], parent: str) -> None:
+    """:func:`_clone_into` in a thread; a cancelled build stops git and waits for the thread
+    (so that nothing writes under ``parent`` once the build's directory is removed)."""
+    stop = threading.Event()
+    task = asyncio.ensure_future(asyncio.to_thread(_clone_into, url, spool, parent, stop.is_set))
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        stop.set()
+        await asyncio.wait([task])
+        raise
+
+
+async def _spool_remote(url: str, spool: IO[bytes], parent: str) -> None:
+    """The context at ``url``: a git repository (dockerd's rule comes first), else an http(s)
+    URL of a tar or a Dockerfile."""
+    if gitcontext.is_git_url(url):
+        await _spool_git(url, spool, parent)
+        return
+    if not gitcontext.is_url(url):
+        raise InvalidArgument(f"remoteURL ({url}) could not be recognized as URL")
     try:
         async with aiohttp.ClientSession() as session, session.get(url) as answer:
             if answer.status != 200:
@@ -88,7 +128,7 @@ def routes(ctx: EngineContext) -> list[RouteDef]:
             os.mkdir(context_dir, 0o755)
             with tempfile.TemporaryFile(dir=work) as spool:
                 if query.remote:
-                    await _spool_remote(query.remote, spool)
+                    await _spool_remote(query.remote, spool, work)
                 else:
                     await _spool_body(request, spool)
                 dockerfile = await asyncio.to_thread(_extract, spool, context_dir, query)

@@ -4,8 +4,8 @@ The docker CLI sends (API 1.4x): ``t`` (repeated), ``dockerfile``, ``buildargs``
 ``labels`` (JSON objects), ``target``, ``nocache``, ``pull``, ``rm`` (default true),
 ``forcerm``, ``networkmode``, ``platform``, ``cachefrom`` (a JSON list), ``shmsize``,
 ``memory``, ``memswap``, ``cpushares``..., ``extrahosts``, ``q``, ``remote`` (a URL of a
-tar context), ``session``, ``version`` (``1``: the classic builder, ``2``: BuildKit, which
-dockyard does not serve).
+tar context or of a git repository), ``session``, ``version`` (``1``: the classic builder,
+``2``: BuildKit, which dockyard does not serve).
 """
 
 from __future__ import annotations
