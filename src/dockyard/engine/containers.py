@@ -31,6 +31,7 @@ from google.protobuf import any_pb2
 from dockyard.containerd.api.runc.options import oci_pb2
 from dockyard.containerd.api.services.containers.v1 import containers_pb2
 from dockyard.engine import container_config as cc
+from dockyard.engine import container_links
 from dockyard.engine import container_rootfs as rootfs
 from dockyard.engine.container_files import write_network_files
 from dockyard.engine.container_images import find_image
@@ -245,6 +246,7 @@ class ContainerService:
         try:
             image = await find_image(self.sv, image_ref, platform)
             hc = cc.host_config(hc_in, self.ctx.config.log_driver, self.ctx.config.log_opts)
+            hc["Links"] = container_links.for_create(self, hc)  # targets checked, kept by ID on the default bridge
             runtime_name = hc.get("Runtime") or self.ctx.runtimes.default
             runtime = self._runtime_options(runtime_name)
             hc["Runtime"] = runtime_name

@@ -9,7 +9,8 @@
   ``container:<name|id>`` one has the other's namespace bound there at start
   (:mod:`.network_modes`).
 - :func:`setup` (before the task is created): the namespace, then an endpoint on the
-  network (address, veth, eth0, default route); :func:`teardown` (after the task is
+  network (address, veth, eth0, default route), on the default bridge the legacy links'
+  hosts lines and variables (:mod:`.container_links`); :func:`teardown` (after the task is
   deleted, whatever happened): the endpoints and the namespace, quietly.
 - :func:`check_networking`/:func:`remember`/:func:`forget`: the create's
   ``NetworkingConfig.EndpointsConfig`` (``--ip``, ``--network-alias``) checked, kept by the
@@ -27,7 +28,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from dockyard.engine import network_dns, network_modes, network_publish
+from dockyard.engine import container_links, network_dns, network_modes, network_publish
 from dockyard.engine.network_model import Network
 from dockyard.errors import (
     DockyardError,
@@ -165,6 +166,8 @@ async def setup(ctx: EngineContext, live: Live) -> None:
     if os.path.exists(path) or service.endpoints_of(c.id):
         await teardown(ctx, c.id)  # what a previous run may have left (an engine killed with -9)
     wanted = service.wanted_by(c.id)
+    linked = container_links.at_start(ctx.containers, service, c) \
+        if net.name == container_links.DEFAULT_NETWORK and ctx.containers is not None else []
     try:
         await run_blocking(service.driver.create_netns, path)
         nets = [net]
@@ -181,9 +184,12 @@ async def setup(ctx: EngineContext, live: Live) -> None:
             endpoint = await run_blocking(service.attach, each, c.id, c.short_name, path, ip,
                                           list(settings.get("Aliases") or []), i == 0)
             if i == 0 and c.hosts_path and endpoint.address:
-                write_hosts(c.hosts_path, c.config, c.host_config, endpoint.address, host_gateway(service))
+                write_hosts(c.hosts_path, c.config, c.host_config, endpoint.address, host_gateway(service),
+                            "".join(link.hosts_line() for link in linked))
             if i == 0:
                 await run_blocking(network_publish.publish, service, c.id, c.config, c.host_config, each, endpoint)
+        if net.name == container_links.DEFAULT_NETWORK and container_links.has_links(c):
+            await container_links.set_env(ctx.supervisor, c, linked)
         await network_dns.sync(service, c, path, starting=True)
     except BaseException as exc:
         await teardown(ctx, c.id)
@@ -201,13 +207,15 @@ def host_gateway(service: NetworkService | None) -> str:
     return str(pool.gateway) if pool is not None else ""
 
 
-def write_hosts(path: str, config: Mapping[str, Any], hc: Mapping[str, Any], address: str, gateway: str = "") -> None:
+def write_hosts(path: str, config: Mapping[str, Any], hc: Mapping[str, Any], address: str, gateway: str = "",
+                links: str = "") -> None:
     """The container's /etc/hosts with its own address and hostname last, as dockerd writes it
     at start (before the task: the file is bound into the container when it is created):
-    ``<address>\t<hostname>``, or with a domain ``<hostname>.<domain> <hostname>``."""
+    ``<address>\t<hostname>``, or with a domain ``<hostname>.<domain> <hostname>``; the lines
+    of its legacy links (``links``) before it, after the ``ExtraHosts``."""
     from dockyard.engine.container_files import hosts
 
-    text = hosts(config, hc, False, gateway)
+    text = hosts(config, hc, False, gateway) + links
     hostname = str(config.get("Hostname") or "")
     domain = str(config.get("Domainname") or "")
     fqdn = f"{hostname}.{domain}" if hostname and domain else hostname
@@ -268,6 +276,8 @@ async def connect(service: NetworkService, exec_root: str, live: Live, ref: str,
         await network_dns.sync(service, c, path, starting=False)
     if net.id != mode.id:
         await run_blocking(service.want, c.id, net.name, config)
+        if c.state.running and config.get("Links"):  # --link: its DNS aliases there, from the wish
+            await network_dns.sync(service, c, netns_path(exec_root, c.id), starting=False)
 
 
 async def renamed(ctx: EngineContext, container_id: str, name: str) -> None:

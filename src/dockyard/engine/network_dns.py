@@ -39,6 +39,7 @@ import dns.rcode
 
 from dockyard.engine import network_dns_nat
 from dockyard.engine.container_files import HOST_RESOLV, internal_resolv_conf, read_text, resolv_conf
+from dockyard.engine.container_links import dns_links
 from dockyard.engine.network_dns_names import (
     DEFAULT_NETWORK,
     NameTable,
@@ -171,6 +172,7 @@ class EmbeddedDns:
         self.table = NameTable()
         self.sandboxes: dict[str, Sandbox] = {}
         self.hostnames: dict[str, str] = {}  # container ID -> hostname, of the containers on user-defined networks
+        self.links: dict[str, tuple[tuple[str, str, str], ...]] = {}  # container ID -> (network, alias, name)
         self._refreshing = asyncio.Lock()
         self._adding = asyncio.Lock()
 
@@ -212,6 +214,7 @@ class EmbeddedDns:
     def remove(self, container_id: str) -> Sandbox | None:
         """No longer serve the container (its namespace's table stays: see :meth:`withdraw`)."""
         self.hostnames.pop(container_id, None)
+        self.links.pop(container_id, None)
         sandbox = self.sandboxes.pop(container_id, None)
         if sandbox is not None:
             sandbox.close()
@@ -233,7 +236,7 @@ class EmbeddedDns:
     async def refresh(self, service: NetworkService) -> None:
         """The name table again from the service's endpoints."""
         async with self._refreshing:
-            self.table = await asyncio.to_thread(build_table, service, dict(self.hostnames))
+            self.table = await asyncio.to_thread(build_table, service, dict(self.hostnames), dict(self.links))
 
     def close(self) -> None:
         for cid in list(self.sandboxes):
@@ -299,10 +302,14 @@ class EmbeddedDns:
             writer.close()
 
 
-def build_table(service: NetworkService, hostnames: Mapping[str, str]) -> NameTable:
-    """The names of every endpoint on the user-defined networks (under the service's lock)."""
+def build_table(service: NetworkService, hostnames: Mapping[str, str],
+                links: Mapping[str, Sequence[tuple[str, str, str]]] | None = None) -> NameTable:
+    """The names of every endpoint on the user-defined networks (under the service's lock);
+    ``links``: container ID -> its legacy links, (network, alias, name)."""
+    links = links or {}
     with service.lock:
-        entries = tuple(entry(cid, net.name, e.address, e.name, e.aliases, hostnames.get(cid, ""))
+        entries = tuple(entry(cid, net.name, e.address, e.name, e.aliases, hostnames.get(cid, ""),
+                              [(alias, name) for network, alias, name in links.get(cid, ()) if network == net.name])
                         for net in service.networks.values() if uses_dns(net)
                         for cid, e in net.endpoints.items())
     return NameTable(entries)
@@ -327,6 +334,7 @@ async def sync(service: NetworkService, c: Container, netns_path: str, starting:
     try:
         if on_user:
             server.hostnames[c.id] = str(c.config.get("Hostname") or "")
+            server.links[c.id] = dns_links(service, c)
         if on_user and c.id not in server.sandboxes and netns_path and os.path.exists(netns_path):
             await server.add(c.id, netns_path, [str(s) for s in c.host_config.get("Dns") or []])
         elif not on_user:

@@ -3,7 +3,9 @@
 - :class:`NameTable`: a snapshot of the user-defined bridge networks' endpoints (the
   default ``bridge`` has no service discovery, as with dockerd). Each endpoint is known by
   the container's name, its network-scoped aliases, its short ID (12 hex) and its hostname
-  (:func:`dns_names`, dockerd's ``DNSNames`` order), on its network only.
+  (:func:`dns_names`, dockerd's ``DNSNames`` order), on its network only. A legacy link
+  (``--link db:dbalias`` on a user-defined network) is an alias known to the linking
+  container alone, on that network.
 - :meth:`NameTable.lookup`: the addresses of a name for the container that asks, looked up
   only on the networks it shares with the target; several containers with one alias give
   all their addresses. ``<name>.<network>`` names the network too, as with dockerd.
@@ -59,12 +61,14 @@ class Entry:
     address: str
     name: str  # the container's name (the answer of a PTR query)
     names: tuple[str, ...]  # every name it answers to, lower case
+    links: tuple[tuple[str, str], ...] = ()  # its legacy links here: (alias, name), lower case, for it alone
 
 
 def entry(container_id: str, network: str, address: str, name: str, aliases: Iterable[str],
-          hostname: str = "") -> Entry:
+          hostname: str = "", links: Iterable[tuple[str, str]] = ()) -> Entry:
     names = tuple(dict.fromkeys(n.lower().rstrip(".") for n in dns_names(name, container_id, aliases, hostname)))
-    return Entry(container_id, network, address, name, names)
+    return Entry(container_id, network, address, name, names,
+                 tuple((alias.lower().rstrip("."), target.lower()) for alias, target in links))
 
 
 @dataclass(frozen=True)
@@ -72,10 +76,13 @@ class NameTable:
     entries: tuple[Entry, ...] = ()
     _networks: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
     _addresses: dict[tuple[str, str], list[str]] = field(default_factory=dict, compare=False, repr=False)
+    _links: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         for e in self.entries:  # the networks of each container, in endpoint order; (network, name) -> addresses
             self._networks[e.container_id] = (*self._networks.get(e.container_id, ()), e.network)
+            if e.links:
+                self._links[(e.container_id, e.network)] = dict(e.links)
             if e.address:
                 for name in e.names:
                     self._addresses.setdefault((e.network, name), []).append(e.address)
@@ -83,7 +90,10 @@ class NameTable:
     def networks_of(self, container_id: str) -> tuple[str, ...]:
         return self._networks.get(container_id, ())
 
-    def _on(self, network: str, name: str) -> list[str]:
+    def _on(self, network: str, name: str, asker: str = "") -> list[str]:
+        """The addresses of ``name`` on ``network``; a link alias of ``asker`` there stands for
+        its target (before any container's own name, as with dockerd)."""
+        name = self._links.get((asker, network), {}).get(name, name)
         return list(self._addresses.get((network, name), ()))
 
     def lookup(self, asker: str, qname: str) -> list[str] | None:
@@ -92,13 +102,13 @@ class NameTable:
         name = qname.lower().rstrip(".")
         shared = self.networks_of(asker)
         for network in shared:
-            found = self._on(network, name)
+            found = self._on(network, name, asker)
             if found:
                 return found
         for i, char in enumerate(name):  # <name>.<network>
             if char == "." and name[i + 1:] in {n.lower() for n in shared}:
                 network = next(n for n in shared if n.lower() == name[i + 1:])
-                found = self._on(network, name[:i])
+                found = self._on(network, name[:i], asker)
                 if found:
                     return found
         return None

@@ -3,7 +3,7 @@
 - :func:`check_create`: before a create, dockerd's refusals of options that make no sense
   with a shared network namespace (``conflicting options: hostname and the network mode``,
   ``... dns ...``, ``... custom host-to-IP mapping ...``, ``... port publishing ...``,
-  ``... port exposing ...``, links, ``--mac-address`` also with ``host``) and of an empty
+  ``... port exposing ...``, links (also with ``host``), ``--mac-address`` also with ``host``) and of an empty
   ``container:``; :func:`check_connect`: ``docker network connect`` refused for
   ``container:``, ``host`` and ``none`` containers with dockerd's messages.
 - :func:`resolve`: at create, the container named is looked up; when it exists the mode is
@@ -71,6 +71,8 @@ def check_create(config: Mapping[str, Any], hc: Mapping[str, Any], networking: A
             raise _conflict("dns and the network mode")
         if hc.get("ExtraHosts"):
             raise _conflict("custom host-to-IP mapping and the network mode")
+    if mode == "host" and hc.get("Links"):
+        raise _conflict("host type networking can't be used with links. This would result in undefined behavior")
     if (joined or mode == "host") and (config.get("MacAddress") or any(s.get("MacAddress") for s in settings)):
         raise _conflict("mac-address and the network mode")
     if joined:

@@ -370,6 +370,8 @@ class NetworkService:
             ipam = settings.get("IPAMConfig") or {}
             wanted[name] = {"IPAMConfig": {"IPv4Address": str(ipam.get("IPv4Address") or "")},
                             "Aliases": [str(a) for a in settings.get("Aliases") or []]}
+            if settings.get("Links"):  # legacy links: DNS aliases of its own there (container_links)
+                wanted[name]["Links"] = [str(link) for link in settings["Links"]]
         if wanted:
             self.wanted[container_id] = wanted
         else:

@@ -84,11 +84,13 @@ def merge_env(config_env: Sequence[str], image_env: Sequence[str]) -> list[str]:
     return [*config_env, *(e for e in image_env if _key(e) not in keys)]
 
 
-def process_env(container_env: Sequence[str], *, hostname: str, tty: bool) -> list[str]:
-    """``process.env``: PATH, HOSTNAME (and TERM) overridden or extended by the container's."""
+def process_env(container_env: Sequence[str], *, hostname: str, tty: bool, linked: Sequence[str] = ()) -> list[str]:
+    """``process.env``: PATH, HOSTNAME (and TERM), then the variables of legacy links
+    (``linked``, given at start), overridden or extended by the container's."""
     env = [f"PATH={defaults.DEFAULT_PATH_ENV}", f"HOSTNAME={hostname}"]
     if tty:
         env.append("TERM=xterm")
+    env += linked
     index = {_key(e): i for i, e in enumerate(env)}
     removed: set[int] = set()
     for n, entry in enumerate(container_env):

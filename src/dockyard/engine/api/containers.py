@@ -26,6 +26,8 @@ from dockyard.engine.api.httputil import (
 from dockyard.engine.api.routing import RouteDef
 from dockyard.engine.container_images import find_image
 from dockyard.engine.container_lifecycle import NotModified
+from dockyard.engine.container_links import fill_inspect as fill_links
+from dockyard.engine.container_links import link_names, remove_link
 from dockyard.engine.container_model import Container
 from dockyard.engine.container_views import inspect, select, summary
 from dockyard.engine.containers import ContainerService
@@ -91,9 +93,12 @@ def routes(ctx: EngineContext) -> list[RouteDef]:
                         host_ports)
         with_size = query_bool(request, "size")
         out = []
+        linked = link_names(service)
         for live in chosen:
             size = await service.sizes(live.container) if with_size else None
             doc = summary(live.container, size)
+            if live.id in linked:
+                doc["Names"] = sorted([*doc["Names"], *linked[live.id]])
             doc["Ports"] = ports_of(live.container)
             out.append(doc)
         return json_response(out)
@@ -104,6 +109,7 @@ def routes(ctx: EngineContext) -> list[RouteDef]:
         size = await service.sizes(live.container) if query_bool(request, "size") else None
         doc = inspect(live.container, service.execs.running_ids(live.id), size=size)
         fill_settings(doc, ctx)
+        fill_links(doc, service, ctx.networks)
         return json_response(doc)
 
     async def start(request: web.Request) -> web.StreamResponse:
@@ -154,8 +160,9 @@ def routes(ctx: EngineContext) -> list[RouteDef]:
         return response
 
     async def remove(request: web.Request) -> web.StreamResponse:
-        if query_bool(request, "link"):
-            raise InvalidArgument("links are not supported")
+        if query_bool(request, "link"):  # docker rm --link /<parent>/<alias>
+            remove_link(svc(), request.match_info["id"])
+            return web.Response(status=204)
         await svc().remove(request.match_info["id"], query_bool(request, "force"), query_bool(request, "v"))
         return web.Response(status=204)
 
@@ -209,7 +216,7 @@ def routes(ctx: EngineContext) -> list[RouteDef]:
         RouteDef("POST", "/containers/{id}/restart", restart),
         RouteDef("POST", "/containers/{id}/kill", kill),
         RouteDef("POST", "/containers/{id}/wait", wait),
-        RouteDef("DELETE", "/containers/{id}", remove),
+        RouteDef("DELETE", "/containers/{id:.+}", remove),  # a link's name has a slash
         RouteDef("POST", "/containers/{id}/pause", pause),
         RouteDef("POST", "/containers/{id}/unpause", unpause),
         RouteDef("POST", "/containers/{id}/rename", rename),
