@@ -108,6 +108,15 @@ def test_container_on_a_user_defined_network_gets_an_address(engine: RunningEngi
     assert hosts.startswith("127.0.0.1\tlocalhost\n") and hosts.endswith(f"\n{prefix}.2\tweb\n")
     links = engine.docker("run", "--rm", "--network", "none", engine_busybox, "ls", "/sys/class/net").stdout
     assert links.split() == ["lo"]
+    # dockerd's MAC: 02:42 and the address's bytes; --mac-address sets it
+    octets = [int(x) for x in f"{prefix}.2".split(".")]
+    derived = "02:42:" + ":".join(f"{b:02x}" for b in octets)
+    assert engine.docker("run", "--rm", "--network", "dytest-run", engine_busybox, "cat",
+                         "/sys/class/net/eth0/address").stdout == derived + "\n"
+    assert engine.docker("run", "--rm", "--network", "dytest-run", "--mac-address", "02:42:AC:11:00:99",
+                         engine_busybox, "cat", "/sys/class/net/eth0/address").stdout == "02:42:ac:11:00:99\n"
+    assert engine.docker("run", "--rm", "--mac-address", "02:42:ac:11:00:98", engine_busybox, "cat",
+                         "/sys/class/net/eth0/address").stdout == "02:42:ac:11:00:98\n"  # the default bridge
     engine.docker("network", "rm", "dytest-run")
 
 

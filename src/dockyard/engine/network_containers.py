@@ -107,6 +107,8 @@ def _service(ctx: EngineContext) -> NetworkService | None:
 def check_networking(ctx: EngineContext, hc: Mapping[str, Any], networking: Any) -> None:
     """Before a create: ``NetworkingConfig.EndpointsConfig`` names existing networks, and
     ``--ip`` only user-defined ones with a subnet."""
+    from dockyard.engine import network_service
+
     service = _service(ctx)
     if service is None or not networking:
         return
@@ -126,6 +128,9 @@ def check_networking(ctx: EngineContext, hc: Mapping[str, Any], networking: Any)
             raise InvalidArgument("user specified IP address is supported on user defined networks only")
         if (settings or {}).get("Aliases") and net.name == "bridge":
             raise InvalidArgument("network-scoped alias is supported only for containers in user defined networks")
+        mac = str((settings or {}).get("MacAddress") or "") if isinstance(settings, Mapping) else ""
+        if mac and not network_service.valid_mac(mac):
+            raise InvalidArgument(f"{mac} is not a valid mac address")
 
 
 def remember(ctx: EngineContext, container_id: str, hc: Mapping[str, Any], networking: Any) -> None:
@@ -181,8 +186,9 @@ async def setup(ctx: EngineContext, live: Live) -> None:
         for i, each in enumerate(nets):
             settings = wanted.get(each.name) or {}
             ip = str((settings.get("IPAMConfig") or {}).get("IPv4Address") or "")
+            mac = str(settings.get("MacAddress") or (c.config.get("MacAddress") if i == 0 else "") or "")
             endpoint = await run_blocking(service.attach, each, c.id, c.short_name, path, ip,
-                                          list(settings.get("Aliases") or []), i == 0)
+                                          list(settings.get("Aliases") or []), i == 0, mac)
             if i == 0 and c.hosts_path and endpoint.address:
                 write_hosts(c.hosts_path, c.config, c.host_config, endpoint.address, host_gateway(service),
                             "".join(link.hosts_line() for link in linked))
@@ -272,7 +278,7 @@ async def connect(service: NetworkService, exec_root: str, live: Live, ref: str,
             raise FailedPrecondition(f"container {c.short_name} has no network namespace of its own to connect")
         first = not service.endpoints_of(c.id)
         await run_blocking(service.attach, net, c.id, c.short_name, path, str(ipam.get("IPv4Address") or ""),
-                           list(config.get("Aliases") or []), first)
+                           list(config.get("Aliases") or []), first, str(config.get("MacAddress") or ""))
         await network_dns.sync(service, c, path, starting=False)
     if net.id != mode.id:
         await run_blocking(service.want, c.id, net.name, config)

@@ -78,8 +78,17 @@ class NoDriver:
         pass
 
 
-def _new_mac() -> str:
-    return "02:42:" + ":".join(f"{b:02x}" for b in secrets.token_bytes(4))
+def _new_mac(address: str = "") -> str:
+    """dockerd's MAC for an endpoint: ``02:42`` and the four bytes of its IPv4 address
+    (random bytes without one)."""
+    tail = ipaddress.IPv4Address(address).packed if address else secrets.token_bytes(4)
+    return "02:42:" + ":".join(f"{b:02x}" for b in tail)
+
+
+def valid_mac(text: str) -> bool:
+    """A unicast-or-not 48-bit MAC in the colon form Docker takes (``02:42:ac:11:00:02``)."""
+    parts = text.split(":")
+    return len(parts) == 6 and all(len(p) == 2 and all(c in "0123456789abcdefABCDEF" for c in p) for p in parts)
 
 
 P = ParamSpec("P")
@@ -301,8 +310,9 @@ class NetworkService:
 
     @_locked
     def attach(self, net: Network, container_id: str, name: str, netns_path: str, ip: str = "",
-               aliases: Iterable[str] = (), first: bool = True) -> Endpoint:
-        """Give the container an endpoint on ``net`` (an address on bridge networks) and wire it."""
+               aliases: Iterable[str] = (), first: bool = True, mac: str = "") -> Endpoint:
+        """Give the container an endpoint on ``net`` (an address on bridge networks; ``mac``,
+        else dockerd's MAC made of the address) and wire it."""
         if container_id in net.endpoints:
             raise PermissionDenied(f"endpoint with name {name} already exists in network {net.name}")
         address = ""
@@ -312,7 +322,7 @@ class NetworkService:
             raise InvalidArgument(f"user specified IP address is supported only on user defined networks "
                                   f"({net.name})")
         endpoint = Endpoint(container_id, name, secrets.token_hex(32), address,
-                            _new_mac() if net.driver == "bridge" else "", list(aliases))
+                            (mac.lower() or _new_mac(address)) if net.driver == "bridge" else "", list(aliases))
         if net.driver == "bridge":
             try:
                 self.driver.attach(net, endpoint, netns_path, first)
@@ -372,6 +382,8 @@ class NetworkService:
                             "Aliases": [str(a) for a in settings.get("Aliases") or []]}
             if settings.get("Links"):  # legacy links: DNS aliases of its own there (container_links)
                 wanted[name]["Links"] = [str(link) for link in settings["Links"]]
+            if settings.get("MacAddress"):  # --mac-address (API 1.44+: per endpoint)
+                wanted[name]["MacAddress"] = str(settings["MacAddress"])
         if wanted:
             self.wanted[container_id] = wanted
         else:

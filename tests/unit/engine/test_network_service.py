@@ -244,3 +244,11 @@ def test_container_side_helpers(tmp_path: Path) -> None:
     nc.write_hosts(str(hosts), {"Hostname": "web"}, {"ExtraHosts": ["db:10.199.9.9"]}, "10.199.0.2")
     text = hosts.read_text()
     assert text.startswith("127.0.0.1\tlocalhost\n") and text.endswith("10.199.9.9\tdb\n10.199.0.2\tweb\n")
+
+
+def test_macs_as_dockerd_makes_them() -> None:
+    from dockyard.engine.network_service import _new_mac, valid_mac
+
+    assert _new_mac("172.17.0.2") == "02:42:ac:11:00:02"
+    assert _new_mac().startswith("02:42:") and len(_new_mac()) == 17
+    assert valid_mac("02:42:AC:11:00:09") and not valid_mac("02:42:ac:11:00") and not valid_mac("zz:42:ac:11:00:09")
