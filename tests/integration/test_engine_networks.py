@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 
+import docker
 import pytest
 from tests.support import netcheck
 from tests.support.engine import DOCKER, RunningEngine
@@ -275,3 +277,24 @@ def test_start_after_its_network_was_removed(engine: RunningEngine, engine_busyb
         assert out.returncode == 1 and "network dytest-gone not found" in out.stderr
     finally:
         engine.docker("rm", "-f", cid)
+
+
+def test_stats_count_the_containers_network_traffic(engine: RunningEngine, engine_busybox: str) -> None:
+    """dockerd reads the sandbox's interfaces for ``networks`` (runc's stats have none)."""
+    cid = engine.docker("run", "-d", engine_busybox, "sh", "-c",
+                        "ping -c 5 -i 0.1 $(ip route | awk '/default/ {print $3}'); sleep 60").stdout.strip()
+    none = engine.docker("run", "-d", "--network", "none", engine_busybox, "sleep", "60").stdout.strip()
+    try:
+        time.sleep(1)
+        client = docker.DockerClient(base_url=engine.host)
+        try:
+            networks = client.api.stats(cid, stream=False, one_shot=True)["networks"]
+            assert set(networks) == {"eth0"} and networks["eth0"]["tx_packets"] >= 5
+            assert networks["eth0"]["rx_bytes"] > 0
+            assert "networks" not in client.api.stats(none, stream=False, one_shot=True)
+        finally:
+            client.close()
+        net_io = engine.docker("stats", "--no-stream", "--format", "{{.NetIO}}", cid).stdout.strip()
+        assert net_io != "0B / 0B", net_io
+    finally:
+        engine.docker("rm", "-f", cid, none)

@@ -131,6 +131,32 @@ def stats_doc(c: Container, m: metrics_pb2.Metrics | None, read_ns: int,
     return doc
 
 
+NET_DEV_FIELDS = ("rx_bytes", "rx_packets", "rx_errors", "rx_dropped", "tx_bytes", "tx_packets", "tx_errors",
+                  "tx_dropped")
+
+
+def parse_net_dev(text: str) -> dict[str, dict[str, int]]:
+    """``/proc/<pid>/net/dev`` of a container's namespace as the stats' ``networks``: every
+    interface but ``lo`` (the counters dockerd reads from the sandbox's interfaces)."""
+    out: dict[str, dict[str, int]] = {}
+    for line in text.splitlines()[2:]:
+        name, sep, rest = line.partition(":")
+        fields = rest.split()
+        if not sep or len(fields) < 12 or name.strip() == "lo":
+            continue
+        rx, tx = fields[0:4], fields[8:12]  # bytes packets errs drop, for receive then transmit
+        out[name.strip()] = dict(zip(NET_DEV_FIELDS, (int(v) for v in (*rx, *tx)), strict=True))
+    return out
+
+
+def read_networks(pid: int) -> dict[str, dict[str, int]]:
+    try:
+        with open(f"/proc/{pid}/net/dev") as f:
+            return parse_net_dev(f.read())
+    except OSError:  # the process is gone: no sample
+        return {}
+
+
 async def task_pids(sv: Supervisor, c: Container) -> list[int]:
     if not c.state.running:
         raise FailedPrecondition(f"Container {c.id} is not running")

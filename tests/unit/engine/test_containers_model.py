@@ -379,3 +379,18 @@ def test_exec_env_with_a_tty() -> None:
     assert tty_env(["PATH=/bin", "HOSTNAME=h", "A=1"]) == ["PATH=/bin", "HOSTNAME=h", "TERM=xterm", "A=1"]
     assert tty_env(["PATH=/bin", "TERM=vt100"]) == ["PATH=/bin", "TERM=vt100"]  # the container's wins
     assert tty_env([]) == ["TERM=xterm"]
+
+
+def test_networks_from_net_dev() -> None:
+    from dockyard.engine.container_stats import parse_net_dev
+
+    text = ("Inter-|   Receive                                                |  Transmit\n"
+            " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls "
+            "carrier compressed\n"
+            "    lo:     140       2    0    0    0     0          0         0      140       2    0    0    0     0"
+            "       0          0\n"
+            "  eth0:    3168      34    1    2    0     0          0         0     2518      27    3    4    0     0"
+            "       0          0\n")
+    assert parse_net_dev(text) == {"eth0": {"rx_bytes": 3168, "rx_packets": 34, "rx_errors": 1, "rx_dropped": 2,
+                                            "tx_bytes": 2518, "tx_packets": 27, "tx_errors": 3, "tx_dropped": 4}}
+    assert parse_net_dev("") == {}

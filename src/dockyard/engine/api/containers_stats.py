@@ -18,7 +18,7 @@ from aiohttp import web
 from dockyard.engine.api.containers import service_of
 from dockyard.engine.api.httputil import dumps, is_disconnected, json_response, query_bool
 from dockyard.engine.api.routing import RouteDef
-from dockyard.engine.container_stats import sample, stats_doc, top
+from dockyard.engine.container_stats import read_networks, sample, stats_doc, top
 from dockyard.engine.containers import Live
 from dockyard.engine.context import EngineContext
 from dockyard.errors import DockyardError
@@ -34,7 +34,13 @@ async def _one(ctx: EngineContext, live: Live, previous: dict[str, Any] | None) 
             metrics = await sample(service.sv, live.id)
         except DockyardError:
             metrics = None
-    return stats_doc(live.container, metrics, time.time_ns(), previous)
+    doc = stats_doc(live.container, metrics, time.time_ns(), previous)
+    networks = ctx.networks
+    if metrics is not None and "networks" not in doc and networks is not None and networks.endpoints_of(live.id):
+        found = await asyncio.to_thread(read_networks, live.task_pid)  # the interfaces of its namespace
+        if found:
+            doc["networks"] = found
+    return doc
 
 
 def routes(ctx: EngineContext) -> list[RouteDef]:
