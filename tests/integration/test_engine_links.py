@@ -167,6 +167,23 @@ def test_default_bridge_hosts_lines_and_reach(engine: RunningEngine, engine_busy
     assert out == "hello-linked\n"
 
 
+def test_a_restarted_target_s_new_address_reaches_the_linkers_hosts(engine: RunningEngine,
+                                                                    engine_busybox: str) -> None:
+    """dockerd rewrites the running linkers' /etc/hosts when a target gets an endpoint again."""
+    db = engine.docker("run", "-d", "--name", "dylk-moving", "--stop-timeout", "1", engine_busybox,
+                       "sleep", "300").stdout.strip()
+    cid = engine.docker("run", "-d", "--link", "dylk-moving:mv", engine_busybox, "sleep", "300").stdout.strip()
+    old = _bridge_ip(engine, db)
+    engine.docker("stop", db)
+    filler = engine.docker("run", "-d", engine_busybox, "sleep", "300").stdout.strip()  # takes the old address
+    engine.docker("start", db)
+    new = _bridge_ip(engine, db)
+    assert new != old
+    hosts = engine.docker("exec", cid, "cat", "/etc/hosts").stdout
+    assert f"{new}\tmv {db[:12]} dylk-moving\n" in hosts and f"{old}\tmv" not in hosts
+    engine.docker("rm", "-f", cid, db, filler)
+
+
 def test_errors_as_dockerd_gives_them(engine: RunningEngine, engine_busybox: str) -> None:
     err = _failure(engine, "run", "--rm", "--link", "dylk-nope:x", engine_busybox, "true")
     assert "could not get container for dylk-nope: No such container: dylk-nope" in err

@@ -13,6 +13,9 @@
   :func:`set_env` puts into the containerd container's spec before the task is created
   (``Config.Env`` does not show them, as with dockerd; ``docker exec`` gets them, its env
   being the spec's).
+- :func:`current` / :func:`targets`: the links of a running container to the targets that
+  have an address now, for rewriting its /etc/hosts when a target starts again
+  (``network_containers.update_linking_hosts``, as dockerd updates the parents' files).
 - :func:`dns_links`: on a user-defined network (the mode's, with ``HostConfig.Links``, or
   any with ``EndpointsConfig.<network>.Links``: ``network connect --link``), ``alias -> name``
   for the embedded DNS server, scoped to the linking container and that network.
@@ -122,7 +125,13 @@ def _stored(c: Container) -> list[tuple[str, str, str]]:
     return [links.from_stored(str(entry)) for entry in c.host_config.get("Links") or []]
 
 
-def _bridge_address(service: NetworkService, container_id: str) -> str:
+def targets(c: Container) -> set[str]:
+    """The IDs of the containers ``c`` links to on the default bridge."""
+    return {target_id for target_id, _, _ in _stored(c)}
+
+
+def bridge_address(service: NetworkService, container_id: str) -> str:
+    """The container's address on the default bridge ("" when it has none)."""
     for net, endpoint in service.endpoints_of(container_id):
         if net.name == DEFAULT_NETWORK:
             return str(endpoint.address)
@@ -140,10 +149,25 @@ def at_start(containers: ContainerService, service: NetworkService, c: Container
             raise FailedPrecondition(f"Cannot link to a non running container: {target_name} AS {name}") from None
         if not target.state.running or target.state.restarting:
             raise FailedPrecondition(f"Cannot link to a non running container: {target.name} AS {name}")
-        address = _bridge_address(service, target.id)
+        address = bridge_address(service, target.id)
         if not address:
             raise FailedPrecondition(f"Cannot link to {target.name}, as it does not belong to the default network")
         out.append(Linked(name, alias, target, address))
+    return out
+
+
+def current(containers: ContainerService, service: NetworkService, c: Container) -> list[Linked]:
+    """The links of a running ``c`` to the targets that have a default-bridge address now
+    (no running check: a target being started has its endpoint before its task)."""
+    out = []
+    for target_id, alias, _ in _stored(c):
+        try:
+            target = containers.get(target_id).container
+        except NotFound:
+            continue
+        address = bridge_address(service, target.id)
+        if address:
+            out.append(Linked(links.link_name(c.name, alias), alias, target, address))
     return out
 
 

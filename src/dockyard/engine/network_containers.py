@@ -10,7 +10,8 @@
   (:mod:`.network_modes`).
 - :func:`setup` (before the task is created): the namespace, then an endpoint on the
   network (address, veth, eth0, default route), on the default bridge the legacy links'
-  hosts lines and variables (:mod:`.container_links`); :func:`teardown` (after the task is
+  hosts lines and variables (:mod:`.container_links`), and the running containers linking to
+  it get its address in their /etc/hosts (:func:`update_linking_hosts`); :func:`teardown` (after the task is
   deleted, whatever happened): the endpoints and the namespace, quietly.
 - :func:`check_networking`/:func:`remember`/:func:`forget`: the create's
   ``NetworkingConfig.EndpointsConfig`` (``--ip``, ``--network-alias``) checked, kept by the
@@ -194,6 +195,8 @@ async def setup(ctx: EngineContext, live: Live) -> None:
                             "".join(link.hosts_line() for link in linked))
             if i == 0:
                 await run_blocking(network_publish.publish, service, c.id, c.config, c.host_config, each, endpoint)
+            if each.name == container_links.DEFAULT_NETWORK:
+                await run_blocking(update_linking_hosts, ctx, service, c.id)
         if net.name == container_links.DEFAULT_NETWORK and container_links.has_links(c):
             await container_links.set_env(ctx.supervisor, c, linked)
         await network_dns.sync(service, c, path, starting=True)
@@ -214,7 +217,7 @@ def host_gateway(service: NetworkService | None) -> str:
 
 
 def write_hosts(path: str, config: Mapping[str, Any], hc: Mapping[str, Any], address: str, gateway: str = "",
-                links: str = "") -> None:
+                links: str = "", in_place: bool = False) -> None:
     """The container's /etc/hosts with its own address and hostname last, as dockerd writes it
     at start (before the task: the file is bound into the container when it is created):
     ``<address>\t<hostname>``, or with a domain ``<hostname>.<domain> <hostname>``; the lines
@@ -229,10 +232,36 @@ def write_hosts(path: str, config: Mapping[str, Any], hc: Mapping[str, Any], add
         fqdn += " " + fqdn.split(".", 1)[0]
     if hostname:
         text += f"{address}\t{fqdn}\n"
+    if in_place:  # a running container's: the file is bound into it, its inode must stay
+        with open(path, "r+") as f:
+            f.write(text)
+            f.truncate()
+        return
     with open(path + ".tmp", "w") as f:
         f.write(text)
     os.chmod(path + ".tmp", 0o644)
     os.replace(path + ".tmp", path)
+
+
+def update_linking_hosts(ctx: EngineContext, service: NetworkService, target_id: str) -> None:
+    """A container just got its address on the default bridge: the running containers that
+    link to it get their /etc/hosts written again with its (maybe new) address, as dockerd
+    updates the parents' hosts files (never raises)."""
+    containers = ctx.containers
+    if containers is None:
+        return
+    for live in containers.all():
+        p = live.container
+        if not p.state.running or not p.hosts_path or target_id not in container_links.targets(p):
+            continue
+        try:
+            linked = container_links.current(containers, service, p)
+            own = container_links.bridge_address(service, p.id)
+            if own:
+                write_hosts(p.hosts_path, p.config, p.host_config, own, host_gateway(service),
+                            "".join(link.hosts_line() for link in linked), in_place=True)
+        except (DockyardError, OSError) as exc:
+            log.warning("container %s: its links' hosts lines: %s", p.id, exc)
 
 
 async def teardown(ctx: EngineContext, container_id: str) -> None:
