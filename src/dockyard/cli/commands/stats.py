@@ -109,10 +109,15 @@ class Collectors:
 
 
 def _watch_events(client: Client, collectors: Collectors, show_all: bool, started: threading.Event) -> None:
+    from dockyard.oci import jsonio
+
     try:
-        events = client.stream_json("GET", "/events", {"filters": {"type": {"container": True}}})
+        # sent (and its headers read) before the caller goes on: stream_json would only send
+        # it once iterated, after started is set, and --no-stream may be done by then
+        response = client.stream("GET", "/events", {"filters": {"type": {"container": True}}})
         started.set()
-        for event in events:
+        for line in response.lines():
+            event = jsonio.loads(line, "GET /events")
             action = str(event.get("Action") or event.get("status") or "")
             ident = str((event.get("Actor") or {}).get("ID") or event.get("id") or "")[:12]
             if not ident:
