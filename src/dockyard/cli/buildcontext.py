@@ -93,16 +93,9 @@ def _read_file(path: str) -> bytes:
 def _ignore_patterns(context_dir: str, dockerfile: str = "") -> Any:
     """The patterns of the build's ignore file: ``<Dockerfile>.dockerignore`` beside the
     Dockerfile (host path ``dockerfile``) when there is one, else ``<context>/.dockerignore``."""
-    from dockyard.engine.build.dockerignore import Patterns, ignore_file_for
+    from dockyard.engine.build.dockerignore import load
 
-    path = ignore_file_for(context_dir, dockerfile or "Dockerfile")
-    if path is None:
-        return Patterns()
-    try:
-        with open(path, encoding="utf-8", errors="surrogateescape") as f:
-            return Patterns.parse(f.read())
-    except OSError as exc:
-        raise InvalidArgument(f"error reading {path}: {exc.strerror}") from None
+    return load(context_dir, dockerfile or "Dockerfile")
 
 
 def from_directory(spec: str, dockerfile: str, stdin: Any) -> Context:

@@ -54,10 +54,6 @@ def not_found(path: str, live: Live) -> NotFound:
 @contextlib.asynccontextmanager
 async def container_root(service: ContainerService, live: Live) -> AsyncIterator[str]:
     """The container's root directory, valid inside the ``async with``."""
-    import asyncio
-
-    from dockyard.containerd.mount import mount_all, unmount_all
-
     async with live.lock:
         if live.container.state.running and live.task_pid > 0:
             root = f"/proc/{live.task_pid}/root"
@@ -66,17 +62,8 @@ async def container_root(service: ContainerService, live: Live) -> AsyncIterator
                 return
         c = live.container
         mounts = await rootfs.mounts(service.sv, c.snapshot_key or c.id)
-        import tempfile
-
-        path = tempfile.mkdtemp(prefix="dockyard-cp-", dir=service.mount_dir)
-        try:
-            await asyncio.to_thread(mount_all, mounts, path)
-            try:
-                yield path
-            finally:
-                await asyncio.to_thread(unmount_all, path)
-        finally:
-            os.rmdir(path)
+        async with rootfs.mounted_at(mounts, service.mount_dir, "dockyard-cp-") as path:
+            yield path
 
 
 

@@ -14,9 +14,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -111,6 +113,25 @@ def _read_files(mounts: list[Mount], parent_dir: str) -> tuple[str | None, str |
 
 _USER_FILES: dict[str, tuple[str | None, str | None]] = {}  # by the image's chain ID
 USER_FILES_CACHED = 64
+
+
+@contextlib.asynccontextmanager
+async def mounted_at(mounts: list[Mount], parent_dir: str, prefix: str) -> AsyncIterator[str]:
+    """``mounts`` on a new directory under ``parent_dir`` (mounted and unmounted in a
+    thread), valid inside the ``async with``; the directory is removed afterwards."""
+    import tempfile
+
+    from dockyard.containerd.mount import mount_all, unmount_all
+
+    path = tempfile.mkdtemp(prefix=prefix, dir=parent_dir)
+    try:
+        await asyncio.to_thread(mount_all, mounts, path)
+        try:
+            yield path
+        finally:
+            await asyncio.to_thread(unmount_all, path)
+    finally:
+        os.rmdir(path)
 
 
 async def read_user_files(mounts: list[Mount], parent_dir: str, chain_id: str = "") -> dict[str, str | None]:

@@ -100,22 +100,14 @@ class Resolver:
     def __init__(self, supervisor: Supervisor, limit: int = CACHE_BLOBS) -> None:
         self.supervisor = supervisor
         self.limit = limit
-        self._blobs: OrderedDict[str, bytes] = OrderedDict()
         self._resolved: OrderedDict[str, Resolved] = OrderedDict()  # by manifest digest: parsed once
         self._usage: dict[str, int] = {}
         self._chains: dict[str, list[str]] = {}  # by manifest digest: content-addressed, computed once
         self.last_catalog: tuple[tuple[bytes, ...], Catalog] | None = None  # see load_catalog
 
     async def blob(self, digest: str) -> bytes:
-        data = self._blobs.get(digest)
-        if data is not None:
-            self._blobs.move_to_end(digest)
-            return data
-        data = await self.supervisor.read_blob(digest)
-        self._blobs[digest] = data
-        while len(self._blobs) > self.limit:
-            self._blobs.popitem(last=False)
-        return data
+        """A manifest, index or config (the supervisor keeps the documents it read)."""
+        return await self.supervisor.read_document(digest)
 
     async def usage(self, chain_id: str, fallback: int) -> int:
         """The bytes the committed snapshot ``chain_id`` takes (``fallback`` when it is not unpacked)."""

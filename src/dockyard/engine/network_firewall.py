@@ -68,7 +68,7 @@ class Firewall:
         """The engine's firewall (``config``: the EngineConfig): its table, its published
         ports under ``<data-root>/networks/ports``."""
         return cls(config.firewall_table, PortMap(os.path.join(config.data_root, "networks", "ports")),
-                   config.ip_forward, getattr(config, "iptables", True))
+                   config.ip_forward, config.iptables)
 
     def apply(self, networks: Iterable[Network]) -> None:
         """Rebuild the table from ``networks`` and the published ports (NftError on failure)."""

@@ -207,7 +207,7 @@ def publish(service: NetworkService, container_id: str, config: Mapping[str, Any
     """Publish the container's ports on ``endpoint`` (its address on ``net``) and rebuild
     the firewall's table; nothing without bindings or a firewall."""
     wanted = bindings(config.get("ExposedPorts"), hc.get("PortBindings"), bool(hc.get("PublishAllPorts")))
-    firewall = getattr(service, "firewall", None)
+    firewall = service.firewall
     if not wanted or firewall is None or not endpoint.address:
         return []
     ports: PortMap = firewall.ports
@@ -238,7 +238,7 @@ def publish(service: NetworkService, container_id: str, config: Mapping[str, Any
 
 def release(service: NetworkService, container_id: str) -> None:
     """The container stopped: its host ports are free again and its rules gone."""
-    firewall = getattr(service, "firewall", None)
+    firewall = service.firewall
     if firewall is None:
         return
     with service.lock:
@@ -267,7 +267,7 @@ def ports_summary(mapped: Iterable[Mapped], exposed: Mapping[str, Any] | None) -
 def restore(service: NetworkService, running: Iterable[str]) -> None:
     """At start-up: the running containers' ports held again, the others' dropped, the
     table rebuilt."""
-    firewall = getattr(service, "firewall", None)
+    firewall = service.firewall
     if firewall is None:
         return
     with service.lock:
@@ -277,7 +277,7 @@ def restore(service: NetworkService, running: Iterable[str]) -> None:
 
 def ports_view_of(service: NetworkService, container_id: str, exposed: Mapping[str, Any] | None) -> dict[str, Any]:
     """Inspect's ``NetworkSettings.Ports`` of a running container."""
-    firewall = getattr(service, "firewall", None)
+    firewall = service.firewall
     mapped = firewall.ports.of(container_id) if firewall is not None else []
     return ports_view(exposed, [(m.binding, m.host_port) for m in mapped])
 
@@ -288,5 +288,5 @@ def summary_of(service: NetworkService | None, container_id: str, running: bool,
     endpoint of its own: host, none and container: modes show none, as with dockerd)."""
     if not running or service is None or not service.endpoints_of(container_id):
         return []
-    firewall = getattr(service, "firewall", None)
+    firewall = service.firewall
     return ports_summary(firewall.ports.of(container_id) if firewall is not None else [], exposed)

@@ -42,7 +42,7 @@ from dockyard.errors import DockyardError, Unavailable
 NAMESPACE = "dockyard"
 SNAPSHOTTER = "overlayfs"
 MAX_MESSAGE = 16 << 20
-DOCUMENT_CACHE_ENTRIES = 64
+DOCUMENT_CACHE_ENTRIES = 2048
 DOCUMENT_CACHE_MAX_BYTES = 256 << 10
 _OPTIONS = [("grpc.max_receive_message_length", MAX_MESSAGE), ("grpc.max_send_message_length", MAX_MESSAGE)]
 

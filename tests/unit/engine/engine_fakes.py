@@ -49,6 +49,9 @@ class FakeSupervisor:
             raise NotFound(f"content digest {d}: not found")
         return self.blobs[d]
 
+    async def read_document(self, d: str) -> bytes:
+        return await self.read_blob(d)
+
     async def snapshot_usage(self, key: str, snapshotter: str = "overlayfs") -> tuple[int, int]:
         if key not in self.usage:
             raise NotFound(f"snapshot {key}: not found")

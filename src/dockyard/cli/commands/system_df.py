@@ -15,6 +15,7 @@ from dockyard.cli.flags import FORMAT_HELP_TABLE, STRING, Flag
 from dockyard.cli.gotemplate import Formatter, GoSlice, GoStruct, Template, TemplateError
 from dockyard.cli.imagefmt import RAW_DIGEST, ImageRow, is_dangling, split_reference
 from dockyard.cli.rowcontext import RowContext
+from dockyard.cli.volume_row import VolumeRow
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -144,48 +145,6 @@ class ContainerRow(ctr_format.ContainerRow):
     def Platform(self) -> Any:
         return self.c.get("ImageManifestDescriptor", {}).get("platform") if self.c.get("ImageManifestDescriptor") \
             else None
-
-
-class VolumeRow(RowContext):
-    GO_TYPE = "*formatter.volumeContext"
-    HEADER = {"Name": "VOLUME NAME", "Driver": "DRIVER", "Scope": "SCOPE", "Mountpoint": "MOUNTPOINT",
-              "Labels": "LABELS", "Links": "LINKS", "Size": "SIZE", "Group": "GROUP", "Availability": "AVAILABILITY",
-              "Status": "STATUS"}
-
-    def __init__(self, volume: dict[str, Any]) -> None:
-        self.v = volume
-
-    def Name(self) -> str:
-        return str(self.v.get("Name") or "")
-
-    def Driver(self) -> str:
-        return str(self.v.get("Driver") or "")
-
-    def Scope(self) -> str:
-        return str(self.v.get("Scope") or "")
-
-    def Mountpoint(self) -> str:
-        return str(self.v.get("Mountpoint") or "")
-
-    def Labels(self) -> str:
-        return ",".join(f"{k}={v}" for k, v in sorted((self.v.get("Labels") or {}).items()))
-
-    def Links(self) -> str:
-        usage = self.v.get("UsageData")
-        return "N/A" if not usage else str(usage.get("RefCount", -1))
-
-    def Size(self) -> str:
-        usage = self.v.get("UsageData")
-        return "N/A" if not usage else tables.human_size(int(usage.get("Size", -1)))
-
-    def Group(self) -> str:
-        return "N/A"
-
-    def Availability(self) -> str:
-        return "N/A"
-
-    def Status(self) -> str:
-        return "N/A"
 
 
 def go_time_text(text: str) -> str:

@@ -10,7 +10,7 @@ from dockyard.cli import command
 from dockyard.cli.filteropt import Filters, filter_flag
 from dockyard.cli.flags import FORMAT_HELP_TABLE, STRING, Flag
 from dockyard.cli.gotemplate import Formatter
-from dockyard.cli.rowcontext import RowContext
+from dockyard.cli.volume_row import VolumeRow
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -29,56 +29,6 @@ ARGS = command.no_args
 
 DEFAULT_TABLE = "table {{.Driver}}\t{{.Name}}"
 QUIET = "{{.Name}}"
-
-
-class VolumeRow(RowContext):
-    """docker's ``formatter.volumeContext``."""
-
-    GO_TYPE = "*formatter.volumeContext"
-    HEADER = {"Name": "VOLUME NAME", "Driver": "DRIVER", "Scope": "SCOPE", "Mountpoint": "MOUNTPOINT",
-              "Labels": "LABELS", "Links": "LINKS", "Size": "SIZE", "Group": "GROUP",
-              "Availability": "AVAILABILITY", "Status": "STATUS"}
-
-    def __init__(self, v: dict[str, Any]) -> None:
-        self.v = v
-
-    def Name(self) -> str:
-        return str(self.v.get("Name", ""))
-
-    def Driver(self) -> str:
-        return str(self.v.get("Driver", ""))
-
-    def Scope(self) -> str:
-        return str(self.v.get("Scope", ""))
-
-    def Mountpoint(self) -> str:
-        return str(self.v.get("Mountpoint", ""))
-
-    def Labels(self) -> str:
-        labels = self.v.get("Labels") or {}
-        return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
-
-    def Label(self, name: str) -> str:
-        return str((self.v.get("Labels") or {}).get(name, ""))
-
-    def Links(self) -> str:
-        usage = self.v.get("UsageData")
-        return str(usage.get("RefCount", 0)) if usage else "N/A"
-
-    def Size(self) -> str:
-        from dockyard.cli.tables import human_size
-
-        usage = self.v.get("UsageData")
-        return human_size(usage.get("Size", 0)) if usage and usage.get("Size", -1) != -1 else "N/A"
-
-    def Group(self) -> str:
-        return "N/A"
-
-    def Availability(self) -> str:
-        return "N/A"
-
-    def Status(self) -> str:
-        return "N/A"
 
 
 def _natural_key(name: str) -> list[Any]:

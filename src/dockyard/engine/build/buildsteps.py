@@ -98,8 +98,6 @@ class StepWorker:
     @contextlib.asynccontextmanager
     async def image_root(self, doc: Mapping[str, Any]) -> AsyncIterator[str]:
         """An image's filesystem mounted (read it only) for the ``async with``."""
-        from dockyard.containerd.mount import mount_all, unmount_all
-
         chain = chain_of(doc)
         if not chain:
             path = tempfile.mkdtemp(prefix="dockyard-build-empty-", dir=self.containers.mount_dir)
@@ -108,16 +106,9 @@ class StepWorker:
             finally:
                 os.rmdir(path)
             return
-        async with self._snapshot(chain) as mounts:
-            path = tempfile.mkdtemp(prefix="dockyard-build-from-", dir=self.containers.mount_dir)
-            try:
-                await asyncio.to_thread(mount_all, mounts, path)
-                try:
-                    yield path
-                finally:
-                    await asyncio.to_thread(unmount_all, path)
-            finally:
-                os.rmdir(path)
+        async with self._snapshot(chain) as mounts, \
+                rootfs.mounted_at(mounts, self.containers.mount_dir, "dockyard-build-from-") as path:
+            yield path
 
     # -- RUN ---------------------------------------------------------------------------------
     async def run(self, body: dict[str, Any], command_text: str, make_config: MakeConfig, parent_id: str,
